@@ -1,0 +1,35 @@
+# Two entry points for a fresh machine (see README.md):
+#   make demo   -> create .venv, install the kit, run the main job
+#   make test   -> create .venv, install the kit with dev extras, run the test suite
+PYTHON ?= python3
+VENV ?= .venv
+# The torch pair tested on the project's machines; override for another platform,
+# e.g. `make test TORCH_SPEC="torch torchvision"`.
+TORCH_SPEC ?= torch==2.14.1 torchvision==0.29.1
+DEMO_ARGS ?= data preview pneumoniamnist --out runs/demo/preview.png
+
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.medganbench-installed
+
+.PHONY: demo test install lint clean
+
+$(STAMP): pyproject.toml
+	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install -q --upgrade pip
+	$(BIN)/python -m pip install -q $(TORCH_SPEC)
+	$(BIN)/python -m pip install -q -e ".[notebooks,dicom,dev]"
+	@touch $(STAMP)
+
+install: $(STAMP)
+
+demo: $(STAMP)
+	$(BIN)/medganbench $(DEMO_ARGS)
+
+test: $(STAMP)
+	$(BIN)/python -m pytest
+
+lint: $(STAMP)
+	$(BIN)/ruff check medganbench tests benchmarks
+
+clean:
+	rm -rf $(VENV) runs .pytest_cache

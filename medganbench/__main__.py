@@ -1,0 +1,3 @@
+from medganbench.cli import main
+
+raise SystemExit(main())

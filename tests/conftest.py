@@ -1,0 +1,69 @@
+"""Test configuration: find the real data beside the repo through environment variables.
+
+CI (``.ci/run``) sets ``MEDGANBENCH_DATA`` and ``MEDGANBENCH_DICOM``; when they are unset and the
+shared data folder sits beside the checkout (``../shared/data``), they are pointed there. The
+package itself never looks for ``../shared``.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parents[1]
+_SHARED = REPO.parent / "shared" / "data"
+
+if not os.environ.get("MEDGANBENCH_DATA") and (_SHARED / "medmnist").is_dir():
+    os.environ["MEDGANBENCH_DATA"] = str(_SHARED / "medmnist")
+if not os.environ.get("MEDGANBENCH_DICOM") and (_SHARED / "dicom").is_dir():
+    os.environ["MEDGANBENCH_DICOM"] = str(_SHARED / "dicom")
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+# Tests must never reach for the network or a user's cache of weights.
+os.environ.setdefault("MPLBACKEND", "Agg")
+
+
+def _data_dir(var: str, probe: str) -> Path | None:
+    value = os.environ.get(var)
+    if value and (Path(value) / probe).exists():
+        return Path(value)
+    return None
+
+
+@pytest.fixture(scope="session")
+def medmnist_root() -> Path:
+    """Folder holding the real ``pneumoniamnist.npz`` (skips only if it is absent)."""
+    root = _data_dir("MEDGANBENCH_DATA", "pneumoniamnist.npz")
+    if root is None:
+        pytest.skip("MEDGANBENCH_DATA does not point at a folder with pneumoniamnist.npz")
+    return root
+
+
+@pytest.fixture(scope="session")
+def dicom_root() -> Path:
+    """Folder holding the real DICOM test data (``MANIFEST.csv`` and the series folders)."""
+    root = _data_dir("MEDGANBENCH_DICOM", "MANIFEST.csv")
+    if root is None:
+        pytest.skip("MEDGANBENCH_DICOM does not point at the DICOM test data")
+    return root
+
+
+def run_cli(*args: str, cwd: Path | None = None, env: dict | None = None, timeout: float = 600,
+            check: bool = False) -> subprocess.CompletedProcess:
+    """Run ``python -m medganbench ARGS`` in a fresh process (the way a user runs the CLI)."""
+    full_env = {**os.environ, "PYTHONPATH": str(REPO) + os.pathsep + os.environ.get("PYTHONPATH", "")}
+    if env:
+        full_env.update(env)
+    proc = subprocess.run([sys.executable, "-m", "medganbench", *args], cwd=cwd, env=full_env,
+                          capture_output=True, text=True, timeout=timeout)
+    if check and proc.returncode != 0:
+        raise AssertionError(f"medganbench {' '.join(args)} exited {proc.returncode}:\n{proc.stderr[-4000:]}")
+    return proc
+
+
+@pytest.fixture
+def cli():
+    return run_cli
