@@ -38,8 +38,16 @@ def apply_window(values: np.ndarray, center: float, width: float) -> np.ndarray:
 
 
 def percentile_window(values: np.ndarray, low: float = 0.5, high: float = 99.5) -> tuple[float, float]:
-    """(centre, width) mapping the ``low``/``high`` percentiles of ``values`` to 0/255."""
-    lo, hi = np.percentile(np.asarray(values, dtype=np.float32), [low, high])
+    """(centre, width) mapping the ``low``/``high`` percentiles of ``values`` to 0/255.
+
+    The percentiles are taken over the voxels above the minimum when the minimum fills more than a
+    fifth of the volume: the air around a head would otherwise set both ends of the range.
+    """
+    v = np.asarray(values, dtype=np.float32).ravel()
+    vmin = v.min() if v.size else 0.0
+    if v.size and (v == vmin).mean() > 0.2 and (v > vmin).any():
+        v = v[v > vmin]
+    lo, hi = np.percentile(v, [low, high])
     width = float(hi - lo) if hi > lo else 1.0
     return float(lo + width / 2.0), width
 
