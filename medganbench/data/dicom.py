@@ -234,10 +234,11 @@ def slice_normal(orientation: Sequence[float]) -> np.ndarray:
 
 def _pixel_spacing(ds) -> tuple[float, float] | None:
     ps = _float_list(ds.get("PixelSpacing"), 2)
-    if ps is None and "SharedFunctionalGroupsSequence" in ds and len(ds.SharedFunctionalGroupsSequence):
-        grp = ds.SharedFunctionalGroupsSequence[0]
-        if "PixelMeasuresSequence" in grp:
-            ps = _float_list(grp.PixelMeasuresSequence[0].get("PixelSpacing"), 2)
+    for name in ("SharedFunctionalGroupsSequence", "PerFrameFunctionalGroupsSequence"):
+        if ps is None and name in ds and len(ds[name].value):
+            grp = ds[name].value[0]
+            if "PixelMeasuresSequence" in grp:
+                ps = _float_list(grp.PixelMeasuresSequence[0].get("PixelSpacing"), 2)
     return tuple(ps) if ps else None
 
 

@@ -112,19 +112,25 @@ def series_to_slices(series: Series, cfg: PrepareConfig, progress: bool = False)
 
 
 def assign_splits(groups: dict[str, int], fractions: Sequence[float], seed: int) -> dict[str, str]:
-    """Group id -> split name. Groups are shuffled (seeded) and each goes to the split furthest
-    below its target share of images; a group never straddles two splits."""
+    """Group id -> split name; a group (patient or series) never straddles two splits.
+
+    Groups are shuffled with ``seed``, then ordered from large to small by size class (powers of
+    two, so groups of similar size stay in shuffled order), and each goes to the split that is the
+    least filled relative to its target share of images. Large groups are placed first so that a
+    small set of patients still fills every split with a non-zero fraction when it can.
+    """
     fr = np.asarray(fractions, dtype=float)
     if len(fr) != 3 or (fr < 0).any() or fr.sum() <= 0:
         raise MedGanBenchError(f"split fractions {tuple(fractions)}: give three non-negative numbers (train,val,test).")
-    fr = fr / fr.sum()
-    total = sum(groups.values())
+    target = fr / fr.sum() * max(sum(groups.values()), 1)
     order = sorted(groups)
     np.random.default_rng(seed).shuffle(order)
+    order.sort(key=lambda g: -int(np.log2(max(groups[g], 1))))
     have = np.zeros(3)
     out = {}
     for g in order:
-        k = int(np.argmax(fr * total - have))
+        fill = np.where(target > 0, have / np.where(target > 0, target, 1), np.inf)
+        k = int(np.argmin(fill))
         out[g] = SPLITS[k]
         have[k] += groups[g]
     return out
