@@ -36,7 +36,7 @@ def full_scan(dicom_root):
 
 def _refs_by_path(result) -> dict[str, tuple]:
     out: dict[str, tuple] = {}
-    for s in result.series:
+    for s in result.series + result.undecodable:
         for r in s.slices:
             out.setdefault(str(Path(r.path).resolve()), (s, []))[1].append(r)
     return out
@@ -102,7 +102,13 @@ def test_files_needing_a_decoder_are_skipped_with_the_extra_named_when_it_is_abs
         if row["pixels_decode_with_pydicom_numpy_only"] == "no":
             assert path in skipped and EXTRA_HINT in skipped[path], row["path"]
         else:
-            assert path in refs, row["path"]
+            assert path in refs and path not in skipped, row["path"]
+    assert len(result.undecodable) == 5  # CR, NM, US 8-bit, US cine, US J2K: no decodable file in their series
+    for series in result.undecodable:
+        assert not series.decodable and EXTRA_HINT in series.why_not
+        assert series.summary()["decodable"] is False
+        with pytest.raises(MedGanBenchError, match="could not be decoded"):
+            load_series(series)
 
 
 def test_decodable_files_decode_to_their_shape(dicom_root, manifest, full_scan):
