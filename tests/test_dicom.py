@@ -403,3 +403,26 @@ def test_export_round_trips_pixels_and_marks_every_file_synthetic(tmp_path):
     assert len(uids) == 6
     with pytest.raises(MedGanBenchError, match="uint8"):
         export_samples(grey.astype(np.float32), tmp_path / "bad")
+
+
+def test_dicom_window_uses_the_voi_lut_table_or_functional_group_window(dicom_root, tmp_path):
+    from pydicom.dataset import Dataset
+
+    from medganbench.data.windows import window_volume
+
+    src = pydicom.dcmread(dicom_root / "odd" / "bitdepth" / "CT_small.dcm")
+    item = Dataset()
+    item.add_new(0x00283002, "SS", [256, -200, 8])  # LUTDescriptor: HU -200..55 -> 0..255 (signed data: SS)
+    item.add_new(0x00283006, "US", list(range(256)))  # LUTData
+    src.VOILUTSequence = [item]
+    src.save_as(tmp_path / "voi.dcm")
+    (series,) = scan(tmp_path / "voi.dcm").series
+    assert series.voi_lut is not None and series.voi_lut.first == -200
+    hu = load_series(series).pixels
+    u8, info = window_volume(hu, "dicom", "CT", series.window, series.voi_lut)
+    expected = np.clip(np.round(hu) + 200, 0, 255).astype(np.uint8)
+    np.testing.assert_array_equal(u8, expected)
+    assert info["window"] == "dicom VOI LUT"
+    # Enhanced objects keep their window in the Frame VOI LUT functional group.
+    (xa,) = scan(dicom_root / "odd" / "multiframe" / "siemens_xa10_enhanced").series
+    assert xa.window is not None and xa.window[1] > 0

@@ -33,6 +33,7 @@ from typing import Iterable, Sequence
 
 import numpy as np
 
+from medganbench.data.windows import VoiLut
 from medganbench.errors import MedGanBenchError
 
 EXTRA_HINT = 'pip install "medganbench[dicom]"'
@@ -85,6 +86,7 @@ class Series:
     normal: tuple[float, float, float] | None
     slices: list[SliceRef] = field(default_factory=list)
     window: tuple[float, float] | None = None  # first WindowCenter/WindowWidth of the header
+    voi_lut: "VoiLut | None" = None  # VOI LUT table of the header, when it has one
     decodable: bool = True
     why_not: str = ""  # why the pixels cannot be decoded here (then the files are in ``skipped``)
 
@@ -251,7 +253,14 @@ def _pixel_spacing(ds) -> tuple[float, float] | None:
 
 
 def _first_window(ds) -> tuple[float, float] | None:
+    """First WindowCenter/Width: top level, else the Frame VOI LUT of the (shared or first) functional group."""
     c, w = ds.get("WindowCenter"), ds.get("WindowWidth")
+    for name in ("SharedFunctionalGroupsSequence", "PerFrameFunctionalGroupsSequence"):
+        if (c is None or w is None) and name in ds and len(ds[name].value):
+            grp = ds[name].value[0]
+            if "FrameVOILUTSequence" in grp:
+                item = grp.FrameVOILUTSequence[0]
+                c, w = item.get("WindowCenter"), item.get("WindowWidth")
     if c is None or w is None:
         return None
     c = c[0] if hasattr(c, "__len__") and not isinstance(c, str) else c
@@ -260,6 +269,21 @@ def _first_window(ds) -> tuple[float, float] | None:
         return float(c), float(w)
     except (TypeError, ValueError):
         return None
+
+
+def _voi_lut(ds) -> VoiLut | None:
+    """The first VOI LUT table (0028,3010) of the header, or None."""
+    if "VOILUTSequence" not in ds or not len(ds.VOILUTSequence):
+        return None
+    item = ds.VOILUTSequence[0]
+    try:
+        n, first, bits = (int(v) for v in item.LUTDescriptor)
+        data = item.LUTData
+        table = np.frombuffer(data, dtype="<u2") if isinstance(data, (bytes, bytearray)) else np.asarray(data)
+        n = n or 65536  # 0 means 2**16 entries (PS3.3 C.11.2.1.1)
+        return VoiLut(first=first, bits=bits, table=tuple(int(v) for v in table[:n]))
+    except (AttributeError, TypeError, ValueError):
+        return None  # a malformed LUT falls back to the window values or a percentile window
 
 
 def _sop_name(uid: str) -> str:
@@ -388,7 +412,7 @@ def _index_file(path, seen, groups, blocked, skipped, non_image, color, dcmread,
             modality=str(ds.get("Modality", "") or "OT"), sop_class=_sop_name(sop), transfer_syntaxes=[],
             rows=rows, columns=cols, samples_per_pixel=spp, photometric=photometric,
             bits_stored=int(ds.get("BitsStored", 8) or 8), pixel_spacing=_pixel_spacing(ds), normal=normal,
-            window=_first_window(ds), decodable=not why_not, why_not=why_not,
+            window=_first_window(ds), voi_lut=_voi_lut(ds), decodable=not why_not, why_not=why_not,
         )
     s = groups[gkey]
     from pydicom.uid import UID
