@@ -12,7 +12,7 @@ from medganbench.config import add_dataclass_arguments, dataclass_from_args
 def _scan(args) -> int:
     from medganbench.data.dicom import scan
 
-    result = scan(args.paths, recursive=not args.no_recursive, color=args.color, progress=False)
+    result = scan(args.paths, recursive=not args.no_recursive, color=args.color, progress=sys.stderr.isatty())
     if args.json:
         json.dump(result.to_dict(), sys.stdout, indent=2)
         print()
