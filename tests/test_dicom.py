@@ -279,6 +279,9 @@ def test_percentile_window_ignores_background():
     vol[:, 8:24, 8:24] = np.linspace(100, 300, 16 * 16).reshape(16, 16)
     c, w = percentile_window(vol)
     assert 99 <= c - w / 2 <= 103 and 297 <= c + w / 2 <= 301
+    mask = np.zeros((8, 8), np.float32)
+    mask[2:5, 2:5] = 1
+    np.testing.assert_array_equal(apply_window(mask, *percentile_window(mask)), mask.astype(np.uint8) * 255)
 
 
 # ---------------------------------------------------------------------------------------------- prepare

@@ -66,12 +66,18 @@ def percentile_window(values: np.ndarray, low: float = 0.5, high: float = 99.5) 
     The percentiles are taken over the voxels above the minimum when the minimum fills more than a
     fifth of the volume: the air around a head would otherwise set both ends of the range.
     """
-    v = np.asarray(values, dtype=np.float32).ravel()
-    vmin = v.min() if v.size else 0.0
-    if v.size and (v == vmin).mean() > 0.2 and (v > vmin).any():
+    everything = np.asarray(values, dtype=np.float32).ravel()
+    if not everything.size:
+        return 0.5, 1.0
+    v, vmin = everything, float(everything.min())
+    if (v == vmin).mean() > 0.2 and (v > vmin).any():
         v = v[v > vmin]
     lo, hi = np.percentile(v, [low, high])
-    width = float(hi - lo) if hi > lo else 1.0
+    if hi <= lo:  # e.g. a binary mask: show its full range instead of one flat level
+        lo, hi = vmin, float(everything.max())
+    if hi <= lo:
+        lo, hi = lo - 1.0, lo  # a constant image shows white, not black
+    width = float(hi - lo)
     return float(lo + width / 2.0), width
 
 
