@@ -429,3 +429,17 @@ def test_dicom_window_uses_the_voi_lut_table_or_functional_group_window(dicom_ro
     # Enhanced objects keep their window in the Frame VOI LUT functional group.
     (xa,) = scan(dicom_root / "odd" / "multiframe" / "siemens_xa10_enhanced").series
     assert xa.window is not None and xa.window[1] > 0
+
+
+def test_modality_labels_and_crop_fit(dicom_root, tmp_path):
+    odd = dicom_root / "odd"
+    card = prepare([odd / "bitdepth" / "CT_small.dcm", odd / "bitdepth" / "examples_overlay.dcm"], tmp_path / "m.npz",
+                   PrepareConfig(size=16, label="modality", fit="crop", split_by="series", split=(1, 0, 1)),
+                   progress=False)
+    assert card["classes"] == ["CT", "MR"] and card["num_classes"] == 2
+    assert card["n_samples"]["val"] == 0 and card["n_samples"]["train"] == card["n_samples"]["test"] == 1
+    with np.load(tmp_path / "m.npz") as npz:
+        labels = {sp: npz[f"{sp}_labels"].ravel().tolist() for sp in ("train", "test")}
+    by_split = {s["split"]: s["label"] for s in card["series"]}
+    assert labels == {sp: [by_split[sp]] for sp in ("train", "test")}
+    assert sorted(by_split.values()) == [0, 1]
