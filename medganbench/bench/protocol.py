@@ -126,12 +126,13 @@ def _ok_or_skip(fn, what: str):
 # --- evaluation --------------------------------------------------------------------------------
 
 def _domain_group(images, dataset, size, seed, progress):
+    """-> (extractor, features dict {generated, train, test}, metric group)."""
     from medganbench.metrics.domain import get_domain_extractor, reference_features
     from medganbench.metrics.fidelity import fidelity_from_features
 
     extractor = get_domain_extractor(dataset, size, progress=progress)
-    real = reference_features(extractor, dataset, REFERENCE_SPLIT, size)
-    heldout = reference_features(extractor, dataset, HELDOUT_SPLIT, size)
+    real = reference_features(dataset, size, REFERENCE_SPLIT, extractor)
+    heldout = reference_features(dataset, size, HELDOUT_SPLIT, extractor)
     fake = extractor.features(images)
     values = fidelity_from_features(real, fake, heldout_features=heldout, seed=seed,
                                     bootstrap=FIDELITY_SETTINGS["fid_bootstrap"],
@@ -139,7 +140,7 @@ def _domain_group(images, dataset, size, seed, progress):
                                     prc_neighborhood=FIDELITY_SETTINGS["prc_neighborhood"],
                                     fid_min_samples_per_dim=FIDELITY_SETTINGS["fid_min_samples_per_dim"])
     group = metric_group(values, extractor_id=extractor.id, n_generated=len(images), n_reference=len(real))
-    return extractor, fake, group
+    return extractor, {"generated": fake, "train": real, "test": heldout}, group
 
 
 def _inception_group(images, dataset, size, seed, mode, weights, progress):
@@ -157,10 +158,10 @@ def _inception_group(images, dataset, size, seed, mode, weights, progress):
                              "them without a GPU; pass --inception always to compute them anyway.")
     from medganbench.metrics.fidelity import fidelity_from_features
 
-    real_images = _load(dataset, REFERENCE_SPLIT, size).images
-    held_images = _load(dataset, HELDOUT_SPLIT, size).images
-    real = extractor.features(real_images, progress=progress)
-    heldout = extractor.features(held_images, progress=progress)
+    from medganbench.metrics.domain import reference_features
+
+    real = reference_features(dataset, size, REFERENCE_SPLIT, extractor)  # cached per extractor id
+    heldout = reference_features(dataset, size, HELDOUT_SPLIT, extractor)
     fake, logits = extractor.features_and_logits(images, progress=progress)
     values = fidelity_from_features(real, fake, heldout_features=heldout, fake_logits=logits, seed=seed,
                                     bootstrap=FIDELITY_SETTINGS["fid_bootstrap"])
@@ -168,17 +169,23 @@ def _inception_group(images, dataset, size, seed, mode, weights, progress):
                                         n_reference=len(real))
 
 
-def _memorization_group(images, fake_features, extractor, dataset, size, out, progress):
+def _memorization_group(images, features, extractor, dataset, size, out):
+    """Near copies (pixel and domain space) and exact duplicates -> (metric group, picture path or None)."""
     from medganbench.metrics.memorization import closest_pairs_figure, memorization_report
 
-    report = memorization_report(images, dataset=dataset, size=size, extractor=extractor,
-                                 fake_features=fake_features)
+    train = _load(dataset, REFERENCE_SPLIT, size).images
+    test = _load(dataset, HELDOUT_SPLIT, size).images
+    val = _load(dataset, "val", size).images
+    values = memorization_report(images, train, test, features=features, other_splits={"val": val})
     picture = None
     if out is not None:
-        picture = closest_pairs_figure(report, Path(out) / "memorization.png")
-    values = {k: v for k, v in report.items() if not isinstance(v, (list, dict, np.ndarray))}
-    return metric_group(values, extractor_id=extractor.id, n_generated=len(images),
-                        n_reference=report.get("n_train")), picture
+        import matplotlib.pyplot as plt
+
+        picture = Path(out) / "memorization.png"
+        fig = closest_pairs_figure(images, train, picture, n=8, space="pixel",
+                                   title="Generated images closest to a training image (pixel RMS)")
+        plt.close(fig)
+    return metric_group(values, extractor_id=extractor.id, n_generated=len(images), n_reference=len(train)), picture
 
 
 def _augmentation_group(images, labels, dataset, size, budget: Budget, seed, progress):
@@ -206,9 +213,9 @@ def _evaluate(images, labels, *, dataset, size, out, seed, budget: Budget, augme
     if images.shape[1:3] != (size, size):
         raise MedGanBenchError(f"samples are {images.shape[1]}×{images.shape[2]} px but the data set size is "
                                f"{size}; evaluate at --size {images.shape[1]} or resize the samples.")
-    extractor, fake_features, domain = _domain_group(images, dataset, size, seed, progress)
+    extractor, features, domain = _domain_group(images, dataset, size, seed, progress)
     inc_spec, inc = _inception_group(images, dataset, size, seed, inception, inception_weights, progress)
-    memo, memo_png = _memorization_group(images, fake_features, extractor, dataset, size, out, progress)
+    memo, memo_png = _memorization_group(images, features, extractor, dataset, size, out)
     if augmentation:
         aug = _augmentation_group(images, labels, dataset, size, budget, seed, progress)
     else:
