@@ -67,11 +67,11 @@ def test_spec_hash_is_canonical():
     assert spec_hash(other) != spec_hash(spec)
 
 
-def test_class_balanced_labels_follow_training_proportions():
-    from medganbench.bench.protocol import _class_balanced_labels
+def testclass_balanced_labels_follow_training_proportions():
+    from medganbench.bench.protocol import class_balanced_labels
 
     train = np.array([0] * 25 + [1] * 75).reshape(-1, 1)
-    labels = _class_balanced_labels(train, 10, seed=0)
+    labels = class_balanced_labels(train, 10, seed=0)
     assert labels.shape == (10, 1) and labels.dtype == np.int64
     assert np.bincount(labels[:, 0]).tolist() == [3, 7]  # 2.5 -> 3 by largest remainder, 7.5 -> 7
 

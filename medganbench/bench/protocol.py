@@ -96,7 +96,7 @@ def _load(dataset: str, split: str, size: int):
     return load_dataset(dataset, split=split, size=size)
 
 
-def _class_balanced_labels(train_labels: np.ndarray, n: int, seed: int) -> np.ndarray:
+def class_balanced_labels(train_labels: np.ndarray, n: int, seed: int) -> np.ndarray:
     """``n`` labels ``(n, 1)`` with the training split's class proportions (largest remainder), shuffled."""
     lab = np.asarray(train_labels).reshape(len(train_labels), -1)[:, 0]
     classes, counts = np.unique(lab, return_counts=True)
@@ -321,7 +321,7 @@ def run_benchmark(cfg: BenchConfig) -> Path:
 
     run = _train(cfg, budget, out / "train")
     conditional = bool(run["conditional"])
-    labels = _class_balanced_labels(train.labels, budget.n_samples, cfg.seed) if conditional else None
+    labels = class_balanced_labels(train.labels, budget.n_samples, cfg.seed) if conditional else None
     from medganbench.sample import generate_samples
 
     images, labels = generate_samples(run["run_dir"], budget.n_samples, labels=labels, seed=cfg.seed)
