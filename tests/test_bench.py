@@ -121,3 +121,50 @@ def test_eval_flags_a_set_of_training_images_as_memorized(training_copies, tmp_p
     (tmp_path / "tampered.json").write_text(json.dumps(tampered))
     problems = validate_submission(tmp_path / "tampered.json", samples=training_copies)
     assert len(problems) == 1 and "kid_mean" in problems[0]
+
+
+def test_eval_rejects_bad_input_with_a_clear_error(tmp_path, cli):
+    proc = cli("eval", "--dataset", "pneumoniamnist")
+    assert proc.returncode == 2 and "--samples" in proc.stderr
+    np.savez(tmp_path / "floats.npz", images=np.zeros((4, 28, 28), np.float32))
+    proc = cli("eval", "--samples", str(tmp_path / "floats.npz"))
+    assert proc.returncode == 2 and "floats.npz" in proc.stderr and "uint8" in proc.stderr
+    proc = cli("eval", "--samples", str(tmp_path / "missing.npz"))
+    assert proc.returncode == 2 and "missing.npz" in proc.stderr
+
+
+def test_bench_rejects_unknown_model_before_training(tmp_path, cli):
+    proc = cli("bench", "--model", "dcgam", "--out", str(tmp_path))
+    assert proc.returncode == 2 and "dcgan" in proc.stderr  # "Did you mean 'dcgan'?"
+
+
+@pytest.mark.slow
+def test_bench_end_to_end_smoke_writes_every_field(medmnist_root, tmp_path, cli):
+    out = tmp_path / "bench"
+    proc = cli("bench", "--model", "cdcgan", "--dataset", "pneumoniamnist", "--budget", "quick", "--seed", "3",
+               "--out", str(out), "--no-progress", env=SMOKE)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    r = _result(out)
+    from medganbench.bench.budgets import SMOKE as SMOKE_BUDGET
+
+    assert r["training"]["budget"] == "smoke" and r["training"]["steps"] == SMOKE_BUDGET.steps
+    assert r["training"]["images_seen"] == SMOKE_BUDGET.steps * SMOKE_BUDGET.batch_size
+    assert r["training"]["wall_time_s"] > 0
+    pc = r["model"]["parameter_count"]
+    assert pc["generator"] > 1000 and pc["discriminator"] > 1000
+    assert r["model"]["conditional"] is True and r["model"]["config"]
+    assert r["samples"]["count"] == SMOKE_BUDGET.n_samples == r["eval_spec"]["sample_count"]
+    assert r["samples"]["labelled"] is True and r["seeds"]["train"] == 3
+    from medganbench.io import sha256_file
+
+    assert r["samples"]["sha256"] == sha256_file(out / "samples.npz")
+    groups = r["metrics"]["generation"]
+    assert groups["domain"]["status"] == "ok" and groups["domain"]["values"]["kid_mean"] is not None
+    assert groups["inception"]["status"] == "skipped" and groups["inception"]["reason"]
+    assert groups["memorization"]["status"] == "ok"
+    assert 0 <= groups["memorization"]["values"]["near_copy_fraction"] <= 1
+    assert groups["augmentation"]["status"] == "ok"
+    assert groups["augmentation"]["values"]["auc_gain_mean"] is not None
+    for name in ("samples.png", "memorization.png", "report.md", "samples.npz"):
+        assert (out / name).is_file(), name
+    assert "augmentation" in (out / "report.md").read_text()

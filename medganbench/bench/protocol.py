@@ -296,7 +296,8 @@ def evaluate_samples(samples_path: str | Path, dataset: str, size: int = 28, out
     spec, groups, artifacts = _evaluate(images, labels, dataset=dataset, size=size, out=out, seed=seed, budget=b,
                                         augmentation=augmentation, inception=inception,
                                         inception_weights=inception_weights, progress=progress)
-    artifacts["samples_png"] = save_sample_grid(images, out / "samples.png", labels).name
+    artifacts["samples_png"] = save_sample_grid(images, out / "samples.png", labels,
+                                                class_names=train.card.get("classes")).name
     artifacts["report"] = "report.md"
     model = {"name": model_name, "config": None, "parameter_count": None, "conditional": labels is not None,
              "source": "external"}
@@ -332,7 +333,8 @@ def run_benchmark(cfg: BenchConfig) -> Path:
                                         budget=budget, augmentation=cfg.augmentation, inception=cfg.inception,
                                         inception_weights=cfg.inception_weights, progress=cfg.progress)
     artifacts["samples_png"] = save_sample_grid(images, out / "samples.png", labels,
-                                                title=f"{cfg.model} · {cfg.dataset} · {budget.name}").name
+                                                title=f"{cfg.model} · {cfg.dataset} · {budget.name}",
+                                                class_names=train.card.get("classes")).name
     artifacts["report"] = "report.md"
     model = {"name": cfg.model, "config": run["config"], "parameter_count": run["parameter_count"],
              "conditional": conditional, "source": "medganbench"}

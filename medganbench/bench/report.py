@@ -10,7 +10,8 @@ from medganbench.io import atomic_path, atomic_write_text
 
 
 def save_sample_grid(images: np.ndarray, path: str | Path, labels: np.ndarray | None = None, *,
-                     per_class: int = 8, max_images: int = 64, title: str | None = None) -> Path:
+                     per_class: int = 8, max_images: int = 64, title: str | None = None,
+                     class_names: list[str] | None = None) -> Path:
     """PNG grid of generated images.
 
     images: ``uint8`` ``(N, H, W)`` or ``(N, H, W, C)``; labels: optional ``(N,)``/``(N, 1)`` ints. With labels,
@@ -28,7 +29,8 @@ def save_sample_grid(images: np.ndarray, path: str | Path, labels: np.ndarray | 
     if labels is not None and len(labels):
         lab = np.asarray(labels).reshape(len(labels), -1)[:, 0]
         for c in np.unique(lab):
-            rows.append((f"class {int(c)}", images[lab == c][:per_class]))
+            name = class_names[int(c)] if class_names and 0 <= int(c) < len(class_names) else f"class {int(c)}"
+            rows.append((name, images[lab == c][:per_class]))
     else:
         n = min(len(images), max_images)
         cols = int(np.ceil(np.sqrt(n)))
