@@ -67,7 +67,7 @@ def test_spec_hash_is_canonical():
     assert spec_hash(other) != spec_hash(spec)
 
 
-def testclass_balanced_labels_follow_training_proportions():
+def test_class_balanced_labels_follow_training_proportions():
     from medganbench.bench.protocol import class_balanced_labels
 
     train = np.array([0] * 25 + [1] * 75).reshape(-1, 1)

@@ -11,8 +11,7 @@ def _validate(args: argparse.Namespace) -> int:
 
     bad = 0
     for path in args.files:
-        problems = validate_submission(path, samples=args.samples, rtol=args.rtol, atol=args.atol,
-                                       inception_weights=args.inception_weights)
+        problems = validate_submission(path, samples=args.samples, rtol=args.rtol, atol=args.atol)
         if problems:
             bad += 1
             print(f"{path}: INVALID ({len(problems)} problem{'s' if len(problems) > 1 else ''})")
@@ -45,8 +44,6 @@ def add_commands(sub) -> None:
                    help="the samples file the result was computed from: recompute the metrics and compare")
     v.add_argument("--rtol", type=float, default=0.01, help="relative tolerance for recomputed metrics")
     v.add_argument("--atol", type=float, default=1e-3, help="absolute tolerance for recomputed metrics")
-    v.add_argument("--inception-weights", default=None, metavar="PATH",
-                   help="torch-fidelity Inception weights file (else MEDGANBENCH_INCEPTION_WEIGHTS / cache)")
     v.set_defaults(func=_validate)
     b = lsub.add_parser("build", help="write LEADERBOARD.md, leaderboard.csv and fid_vs_gain.png")
     b.add_argument("--root", default="leaderboard", help="folder holding submissions/ (default: leaderboard)")
