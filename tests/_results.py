@@ -4,8 +4,15 @@ from __future__ import annotations
 
 import copy
 
-from medganbench.bench.result import (PROTOCOL_VERSION, hardware_info, metric_group, now_iso, package_versions,
-                                      skipped, spec_hash)
+from medganbench.bench.result import (
+    PROTOCOL_VERSION,
+    hardware_info,
+    metric_group,
+    now_iso,
+    package_versions,
+    skipped,
+    spec_hash,
+)
 
 
 def make_result(*, model="dcgan", fid=12.5, kid=0.01, gain=0.02, near=0.0, sample_count=200,

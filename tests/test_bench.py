@@ -11,9 +11,9 @@ import numpy as np
 import pytest
 
 sys.path.insert(0, str(Path(__file__).parent))
-from _results import make_result  # noqa: E402
+from _results import make_result
 
-from medganbench.bench.result import load_schema, spec_hash, validate_result  # noqa: E402
+from medganbench.bench.result import load_schema, spec_hash, validate_result
 
 SMOKE = {"MEDGANBENCH_SMOKE": "1"}
 

@@ -8,9 +8,9 @@ import sys
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).parent))
-from _results import make_result, with_spec  # noqa: E402
+from _results import make_result, with_spec
 
-from medganbench.leaderboard import build_leaderboard, collect, validate_submission  # noqa: E402
+from medganbench.leaderboard import build_leaderboard, collect, validate_submission
 
 
 def _write(folder: Path, name: str, result: dict) -> Path:
@@ -103,3 +103,15 @@ def test_build_cli(tmp_path, cli):
     assert (tmp_path / "LEADERBOARD.md").is_file() and (tmp_path / "leaderboard.csv").is_file()
     missing = cli("leaderboard", "build", "--root", str(tmp_path / "nowhere"))
     assert missing.returncode == 2 and "submissions" in missing.stderr
+
+
+def test_bench_and_leaderboard_modules_import_neither_tensorflow_nor_torch():
+    import subprocess
+
+    code = ("import sys, medganbench.bench.protocol, medganbench.leaderboard, medganbench.cli.bench, "
+            "medganbench.cli.leaderboard; "
+            "bad = [m for m in sys.modules if m.split('.')[0] in ('tensorflow', 'torch', 'keras')]; "
+            "print(bad); sys.exit(1 if bad else 0)")
+    proc = subprocess.run([sys.executable, "-c", code], check=False, capture_output=True, text=True,
+                          env={**__import__("os").environ, "PYTHONPATH": str(Path(__file__).parents[1])})
+    assert proc.returncode == 0, proc.stdout + proc.stderr

@@ -30,14 +30,22 @@ import dataclasses
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Literal, Optional
+from typing import Literal
 
 import numpy as np
 
 from medganbench.bench.budgets import HEADLINE_REGIME, Budget, get_budget
 from medganbench.bench.report import save_sample_grid, write_report
-from medganbench.bench.result import (PROTOCOL_VERSION, hardware_info, metric_group, now_iso, package_versions,
-                                      skipped, spec_hash, write_result)
+from medganbench.bench.result import (
+    PROTOCOL_VERSION,
+    hardware_info,
+    metric_group,
+    now_iso,
+    package_versions,
+    skipped,
+    spec_hash,
+    write_result,
+)
 from medganbench.errors import MedGanBenchError, WeightsUnavailable
 from medganbench.io import sha256_file
 from medganbench.samples import load_samples, save_samples
@@ -63,7 +71,7 @@ class BenchConfig:
     inception: Literal["auto", "always", "never"] = field(
         default="auto", metadata={"help": "Inception-v3 metrics: auto = when weights are found and a GPU is "
                                           "present (about 8 img/s on CPU), always, never"})
-    inception_weights: Optional[str] = field(
+    inception_weights: str | None = field(
         default=None, metadata={"help": "torch-fidelity Inception weights file (else MEDGANBENCH_INCEPTION_WEIGHTS)"})
     augmentation: bool = field(default=True, metadata={"help": "run the augmentation-gain study (conditional models)"})
     progress: bool = field(default=True, metadata={"help": "show progress bars"})
@@ -76,15 +84,15 @@ class EvalConfig:
     samples: str = field(default="", metadata={"help": "samples file: npz with uint8 'images' (+ 'labels')"})
     dataset: str = field(default="pneumoniamnist", metadata={"help": "data set the generator imitates"})
     size: int = field(default=28, metadata={"help": "image size of the samples"})
-    out: Optional[str] = field(default=None, metadata={"help": "output folder (default: beside the samples)"})
+    out: str | None = field(default=None, metadata={"help": "output folder (default: beside the samples)"})
     seed: int = field(default=0, metadata={"help": "evaluation seed"})
     budget: Literal["quick", "standard", "full"] = field(
         default="quick", metadata={"help": "picks the augmentation regimes (part of the evaluation spec)"})
     augmentation: bool = field(default=True, metadata={"help": "run the augmentation study (labelled samples)"})
     inception: Literal["auto", "always", "never"] = field(default="auto", metadata={"help": "see bench --inception"})
-    inception_weights: Optional[str] = field(default=None, metadata={"help": "Inception weights file"})
+    inception_weights: str | None = field(default=None, metadata={"help": "Inception weights file"})
     model_name: str = field(default="external", metadata={"help": "name shown on the leaderboard"})
-    author: Optional[str] = field(default=None, metadata={"help": "submitter shown on the leaderboard"})
+    author: str | None = field(default=None, metadata={"help": "submitter shown on the leaderboard"})
     progress: bool = field(default=True, metadata={"help": "show progress bars"})
 
 
@@ -119,7 +127,7 @@ def _ok_or_skip(fn, what: str):
     """Run one metric group; a known, explained failure becomes a ``skipped`` group with the reason."""
     try:
         return fn()
-    except (WeightsUnavailable,) as exc:
+    except WeightsUnavailable as exc:
         return skipped(f"{what}: {exc}")
 
 
@@ -156,9 +164,8 @@ def _inception_group(images, dataset, size, seed, mode, weights, progress):
     if mode == "auto" and not _has_gpu():
         return None, skipped("Inception features run at about 8 images/s on CPU, so --inception auto skips "
                              "them without a GPU; pass --inception always to compute them anyway.")
-    from medganbench.metrics.fidelity import fidelity_from_features
-
     from medganbench.metrics.domain import reference_features
+    from medganbench.metrics.fidelity import fidelity_from_features
 
     real = reference_features(dataset, size, REFERENCE_SPLIT, extractor)  # cached per extractor id
     heldout = reference_features(dataset, size, HELDOUT_SPLIT, extractor)
@@ -234,7 +241,7 @@ def _evaluate(images, labels, *, dataset, size, out, seed, budget: Budget, augme
         extractors["inception"] = inc_spec
     spec = {
         "protocol_version": PROTOCOL_VERSION, "dataset": dataset, "size": int(size),
-        "reference_split": REFERENCE_SPLIT, "heldout_split": HELDOUT_SPLIT, "sample_count": int(len(images)),
+        "reference_split": REFERENCE_SPLIT, "heldout_split": HELDOUT_SPLIT, "sample_count": len(images),
         "extractors": extractors,
         "preprocessing": {name: ex.get("preprocessing", "") for name, ex in extractors.items()},
         "fidelity": dict(FIDELITY_SETTINGS),
@@ -253,7 +260,7 @@ def _assemble(*, dataset, size, num_classes, channels, model, training, seeds, s
                     "channels": channels},
         "model": model, "training": training, "hardware": hardware_info(), "seeds": seeds,
         "packages": package_versions(),
-        "samples": {"file": Path(samples_path).name, "sha256": sha256_file(samples_path), "count": int(len(images)),
+        "samples": {"file": Path(samples_path).name, "sha256": sha256_file(samples_path), "count": len(images),
                     "shape": [int(s) for s in images.shape[1:]], "labelled": labels is not None},
         "eval_spec": spec, "eval_spec_hash": spec_hash(spec),
         "metrics": {"generation": groups}, "artifacts": artifacts,

@@ -72,8 +72,8 @@ def render_report(result: dict) -> str:
     ds, model, training = result["dataset"], result["model"], result.get("training")
     lines = [f"# {model['name']} on {ds['name']} ({ds['size']}×{ds['size']})", "",
              f"- protocol {result['protocol_version']}, task {result['task']}, created {result['created']}",
-             f"- evaluation spec `{result['eval_spec_hash'][:12]}`: {result['eval_spec']['sample_count']} samples "
-             f"against the `{result['eval_spec']['reference_split']}` split"]
+             (f"- evaluation spec `{result['eval_spec_hash'][:12]}`: {result['eval_spec']['sample_count']} samples "
+             f"against the `{result['eval_spec']['reference_split']}` split")]
     if training:
         lines.append(f"- training: budget `{training.get('budget')}`, {training['steps']} steps, "
                      f"{training['images_seen']} images seen, {training['wall_time_s']:.0f} s wall time")
@@ -86,7 +86,7 @@ def render_report(result: dict) -> str:
     lines.append(f"- hardware: {hw.get('processor')} × {hw.get('cpu_count')} cores, accelerator "
                  f"{hw.get('accelerator') or 'none'}")
     lines.append("")
-    for kind, groups in result["metrics"].items():
+    for groups in result["metrics"].values():
         for name, g in groups.items():
             lines.append(f"## {name}")
             lines.append("")
