@@ -46,7 +46,7 @@ from medganbench.bench.result import (
     spec_hash,
     write_result,
 )
-from medganbench.errors import MedGanBenchError, WeightsUnavailable
+from medganbench.errors import ConfigError, MedGanBenchError, WeightsUnavailable
 from medganbench.io import sha256_file
 from medganbench.samples import load_samples, save_samples
 
@@ -123,14 +123,6 @@ def _has_gpu() -> bool:
     return _accelerator() is not None
 
 
-def _ok_or_skip(fn, what: str):
-    """Run one metric group; a known, explained failure becomes a ``skipped`` group with the reason."""
-    try:
-        return fn()
-    except WeightsUnavailable as exc:
-        return skipped(f"{what}: {exc}")
-
-
 # --- evaluation --------------------------------------------------------------------------------
 
 def _domain_group(images, dataset, size, seed, progress):
@@ -203,9 +195,12 @@ def _augmentation_group(images, labels, dataset, size, budget: Budget, progress)
     from medganbench.metrics.augmentation import augmentation_gain, regime_name
 
     recipe = ClassifierRecipe(epochs=budget.classifier_epochs, min_steps=budget.classifier_min_steps)
-    values = augmentation_gain(dataset, images, labels, size=size, regimes=budget.augmentation_fractions,
-                               seeds=budget.augmentation_seeds, ratio=budget.synthetic_ratio, recipe=recipe,
-                               progress=progress)
+    try:
+        values = augmentation_gain(dataset, images, labels, size=size, regimes=budget.augmentation_fractions,
+                                   seeds=budget.augmentation_seeds, ratio=budget.synthetic_ratio, recipe=recipe,
+                                   progress=progress)
+    except ConfigError as exc:  # e.g. too few labelled samples of a class for the regime: say so, no number
+        return skipped(f"augmentation study could not run on these samples: {exc}")
     head = regime_name(HEADLINE_REGIME)
     # the headline numbers the leaderboard shows, copied under constant names
     headline = {"headline_regime": head,
