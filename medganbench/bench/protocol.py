@@ -353,13 +353,22 @@ def run_benchmark(cfg: BenchConfig) -> Path:
 
 
 def _train(cfg: BenchConfig, budget: Budget, run_dir: Path) -> dict:
-    """Train with the kit's trainer -> {run_dir, steps, wall_time_s, config, parameter_count, conditional}."""
+    """Train with the kit's Trainer -> {run_dir, steps, wall_time_s, config, parameter_count, conditional}."""
+    import json
+
     from medganbench.train import TrainConfig, run_training
 
-    tcfg = TrainConfig(model=cfg.model, dataset=cfg.dataset, size=cfg.size, steps=budget.steps,
-                       batch_size=budget.batch_size, seed=cfg.seed, out=str(run_dir))
+    tcfg = TrainConfig(model=cfg.model, dataset=cfg.dataset, size=cfg.size, split=REFERENCE_SPLIT,
+                       steps=budget.steps, batch_size=budget.batch_size, seed=cfg.seed, out=str(run_dir),
+                       overwrite=True, progress=cfg.progress)
     t0 = time.perf_counter()
     run = Path(run_training(tcfg))
     wall = time.perf_counter() - t0
-    return {"run_dir": run, "steps": budget.steps, "wall_time_s": round(wall, 2),
-            "config": dataclasses.asdict(tcfg), "parameter_count": None, "conditional": cfg.model == "cdcgan"}
+    info = json.loads((run / "run.json").read_text())
+    model_cfg = json.loads((run / "model.json").read_text()) if (run / "model.json").is_file() else None
+    counts = {k: int(v) for k, v in (info.get("parameter_counts") or {}).items()}
+    pc = {"generator": counts.get("generator"), "discriminator": counts.get("discriminator")}
+    pc["total"] = sum(v for v in pc.values() if v is not None) if all(v is not None for v in pc.values()) else None
+    return {"run_dir": run, "steps": int(info.get("step", budget.steps)), "wall_time_s": round(wall, 2),
+            "config": {"train": dataclasses.asdict(tcfg), "model": model_cfg}, "parameter_count": pc,
+            "conditional": bool(info.get("conditional")), "images_per_sec": info.get("images_per_sec")}
