@@ -24,6 +24,7 @@ class Budget:
     synthetic_ratio: float           # synthetic images added per real image in regime (b)
     classifier_epochs: int           # epochs of the fixed classifier recipe (medganbench.classifier)
     classifier_min_steps: int        # its minimum number of updates (tiny subsets)
+    fid_bootstrap: int = 100         # bootstrap resamples for FID's confidence interval
 
     def as_dict(self) -> dict:
         return asdict(self)
@@ -43,7 +44,8 @@ BUDGETS: dict[str, Budget] = {
 
 #: What every budget shrinks to under MEDGANBENCH_SMOKE=1 (same code path, seconds instead of minutes).
 SMOKE = Budget("smoke", steps=20, batch_size=32, n_samples=300, augmentation_fractions=(0.05,),
-               augmentation_seeds=(0, 1, 2), synthetic_ratio=1.0, classifier_epochs=1, classifier_min_steps=8)
+               augmentation_seeds=(0, 1, 2), synthetic_ratio=1.0, classifier_epochs=1, classifier_min_steps=8,
+               fid_bootstrap=10)
 
 #: The regime whose gain is the headline number (``auc_gain_mean``) in every budget: 5 % of the training
 #: split, a low-data regime where augmentation can matter.

@@ -54,7 +54,8 @@ from medganbench.samples import load_samples, save_samples
 REFERENCE_SPLIT = "train"
 #: Real images the generator never saw: the real-vs-real FID floor and the memorization baseline.
 HELDOUT_SPLIT = "test"
-FIDELITY_SETTINGS = {"fid_bootstrap": 100, "kid_subsets": 100, "prc_neighborhood": 3, "fid_min_samples_per_dim": 2.0}
+#: Fixed settings of the fidelity metrics (the bootstrap count comes from the budget); all go into the spec.
+FIDELITY_SETTINGS = {"kid_subsets": 100, "prc_neighborhood": 3, "fid_min_samples_per_dim": 2.0}
 
 
 @dataclass
@@ -125,7 +126,11 @@ def _has_gpu() -> bool:
 
 # --- evaluation --------------------------------------------------------------------------------
 
-def _domain_group(images, dataset, size, seed, progress):
+def _fidelity_settings(budget: Budget) -> dict:
+    return {"fid_bootstrap": budget.fid_bootstrap, **FIDELITY_SETTINGS}
+
+
+def _domain_group(images, dataset, size, seed, budget: Budget, progress):
     """-> (extractor, features dict {generated, train, test}, metric group)."""
     from medganbench.metrics.domain import get_domain_extractor, reference_features
     from medganbench.metrics.fidelity import fidelity_from_features
@@ -135,7 +140,7 @@ def _domain_group(images, dataset, size, seed, progress):
     heldout = reference_features(dataset, size, HELDOUT_SPLIT, extractor)
     fake = extractor.features(images)
     values = fidelity_from_features(real, fake, heldout_features=heldout, seed=seed,
-                                    bootstrap=FIDELITY_SETTINGS["fid_bootstrap"],
+                                    bootstrap=budget.fid_bootstrap,
                                     kid_subsets=FIDELITY_SETTINGS["kid_subsets"],
                                     prc_neighborhood=FIDELITY_SETTINGS["prc_neighborhood"],
                                     fid_min_samples_per_dim=FIDELITY_SETTINGS["fid_min_samples_per_dim"])
@@ -143,7 +148,7 @@ def _domain_group(images, dataset, size, seed, progress):
     return extractor, {"generated": fake, "train": real, "test": heldout}, group
 
 
-def _inception_group(images, dataset, size, seed, mode, weights, progress):
+def _inception_group(images, dataset, size, seed, budget: Budget, mode, weights, progress):
     """-> (extractor spec or None, metric group)."""
     if mode == "never":
         return None, skipped("Inception metrics turned off (--inception never).")
@@ -163,7 +168,7 @@ def _inception_group(images, dataset, size, seed, mode, weights, progress):
     heldout = reference_features(dataset, size, HELDOUT_SPLIT, extractor)
     fake, logits = extractor.features_and_logits(images, progress=progress)
     values = fidelity_from_features(real, fake, heldout_features=heldout, fake_logits=logits, seed=seed,
-                                    bootstrap=FIDELITY_SETTINGS["fid_bootstrap"])
+                                    bootstrap=budget.fid_bootstrap)
     return extractor.spec, metric_group(values, extractor_id=extractor.id, n_generated=len(images),
                                         n_reference=len(real))
 
@@ -224,8 +229,8 @@ def _evaluate(images, labels, *, dataset, size, out, seed, budget: Budget, augme
     if images.shape[1:3] != (size, size):
         raise MedGanBenchError(f"samples are {images.shape[1]}×{images.shape[2]} px but the data set size is "
                                f"{size}; evaluate at --size {images.shape[1]} or resize the samples.")
-    extractor, features, domain = _domain_group(images, dataset, size, seed, progress)
-    inc_spec, inc = _inception_group(images, dataset, size, seed, inception, inception_weights, progress)
+    extractor, features, domain = _domain_group(images, dataset, size, seed, budget, progress)
+    inc_spec, inc = _inception_group(images, dataset, size, seed, budget, inception, inception_weights, progress)
     memo, memo_png = _memorization_group(images, features, extractor, dataset, size, out)
     if augmentation:
         aug = _augmentation_group(images, labels, dataset, size, budget, progress)
@@ -239,7 +244,7 @@ def _evaluate(images, labels, *, dataset, size, out, seed, budget: Budget, augme
         "reference_split": REFERENCE_SPLIT, "heldout_split": HELDOUT_SPLIT, "sample_count": len(images),
         "extractors": extractors,
         "preprocessing": {name: ex.get("preprocessing", "") for name, ex in extractors.items()},
-        "fidelity": dict(FIDELITY_SETTINGS),
+        "fidelity": _fidelity_settings(budget),
         "augmentation": _augmentation_spec(budget),
         "seeds": {"eval": int(seed)},
     }
