@@ -86,6 +86,24 @@ def render_report(result: dict) -> str:
     lines.append(f"- hardware: {hw.get('processor')} × {hw.get('cpu_count')} cores, accelerator "
                  f"{hw.get('accelerator') or 'none'}")
     lines.append("")
+    gen = result["metrics"].get("generation")
+    if gen:
+        def v(group, key):
+            g = gen.get(group) or {}
+            return (g.get("values") or {}).get(key) if g.get("status") == "ok" else None
+
+        lines += ["## Headline", "", "| what | value |", "|---|---:|",
+                  (f"| domain FID [95% CI] | {_fmt(v('domain', 'fid'))} [{_fmt(v('domain', 'fid_ci_low'))}, "
+                  f"{_fmt(v('domain', 'fid_ci_high'))}] |"),
+                  f"| real-vs-real FID floor (same n) | {_fmt(v('domain', 'fid_floor'))} |",
+                  f"| domain KID | {_fmt(v('domain', 'kid_mean'))} ± {_fmt(v('domain', 'kid_std'))} |",
+                  f"| precision / recall | {_fmt(v('domain', 'precision'))} / {_fmt(v('domain', 'recall'))} |",
+                  f"| Inception FID | {_fmt(v('inception', 'fid'))} |",
+                  (f"| near-copy fraction | {_fmt(v('memorization', 'near_copy_fraction'))} "
+                  f"(memorized: {_fmt(v('memorization', 'memorized'))}) |"),
+                  (f"| augmentation AUC gain ({_fmt(v('augmentation', 'headline_regime'))}) | "
+                  f"{_fmt(v('augmentation', 'auc_gain_mean'))} ± {_fmt(v('augmentation', 'auc_gain_std'))} |"),
+                  "", "Every value below; `–` = not computed (the reason is given).", ""]
     for groups in result["metrics"].values():
         for name, g in groups.items():
             lines.append(f"## {name}")
