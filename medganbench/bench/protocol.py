@@ -315,6 +315,29 @@ def evaluate_samples(samples_path: str | Path, dataset: str, size: int = 28, out
     return _finish(result, out)
 
 
+def recompute_domain_metrics(samples_path: str | Path, spec: dict) -> tuple[dict | None, str | None]:
+    """Recompute the domain metric group of a samples file under a result's ``eval_spec``.
+
+    Returns ``(group, None)``, or ``(None, problem)`` when this machine cannot reproduce the spec (other
+    extractor weights, settings or sample count), in which case the numbers cannot be checked here.
+    """
+    images, _ = load_samples(samples_path)
+    budget = get_budget((spec.get("augmentation") or {}).get("budget", "quick"))
+    seed = int((spec.get("seeds") or {}).get("eval", 0))
+    if len(images) != spec.get("sample_count"):
+        return None, f"the samples file holds {len(images)} images, the spec says {spec.get('sample_count')}."
+    if _fidelity_settings(budget) != spec.get("fidelity"):
+        return None, (f"fidelity settings {_fidelity_settings(budget)} of budget {budget.name!r} differ from the "
+                      f"spec's {spec.get('fidelity')}; was the result made with another medganbench version?")
+    extractor, _, group = _domain_group(images, spec["dataset"], int(spec["size"]), seed, budget, progress=False)
+    theirs = (spec.get("extractors") or {}).get("domain") or {}
+    if extractor.spec != theirs:
+        diff = sorted(k for k in set(extractor.spec) | set(theirs) if extractor.spec.get(k) != theirs.get(k))
+        return None, (f"this machine's domain extractor differs from the result's (in: {', '.join(diff)}); the "
+                      "metrics cannot be checked here (retrained weights differ across machines).")
+    return group, None
+
+
 def run_benchmark(cfg: BenchConfig) -> Path:
     """Train ``cfg.model`` on ``cfg.dataset`` under ``cfg.budget``, evaluate, write ``OUT/result.json`` (returned)."""
     from medganbench.registry import MODELS
