@@ -1,0 +1,269 @@
+"""``result.json``: the one file a benchmark run, an outside submission and a leaderboard entry share.
+
+Layout (JSON Schema: ``medganbench/bench/schema.json``, draft 2020-12; field by field in docs/benchmark.md)::
+
+    protocol_version  "1.0"            # bumped whenever a number would change meaning
+    task              "generation" | "translation"
+    dataset           {name, size, split, num_classes, channels}
+    model             {name, config, parameter_count{generator, discriminator, total}, conditional, source}
+    training          {steps, images_seen, batch_size, wall_time_s, budget, run_dir} | null (outside samples)
+    hardware, seeds, packages
+    samples           {file, sha256, count, shape, labelled}
+    eval_spec         {protocol_version, dataset, size, reference_split, sample_count,
+                       extractors{<name>: {id, weights_sha256}}, preprocessing, seeds}
+    eval_spec_hash    sha256 of the canonical JSON of eval_spec
+    metrics           {"generation": {domain, inception, memorization, augmentation, ...}}
+                      | {"translation": {...}}   # each group: {status ok|skipped, reason, extractor_id,
+                                                 #              n_generated, n_reference, values{flat}}
+
+Two results may be ranked together only when their ``eval_spec_hash`` is equal: same extractor
+weights, same preprocessing, same sample count, same reference split, same seeds.
+
+Translation results (image-to-image models) use the same family with ``task: "translation"`` and a
+``metrics.translation`` object of metric groups of the same form (``$defs/metric_group``);
+everything else (data set, model, eval_spec and its hash, samples) is shared.
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+import hashlib
+import json
+import math
+import os
+import platform
+import shutil
+import subprocess
+from functools import lru_cache
+from importlib import metadata, resources
+from pathlib import Path
+from typing import Any
+
+from medganbench.errors import MedGanBenchError
+from medganbench.io import atomic_write_text
+
+PROTOCOL_VERSION = "1.0"
+SUPPORTED_PROTOCOL_VERSIONS = ("1.0",)
+
+#: Packages whose versions are recorded (read from installed metadata; nothing is imported).
+RECORDED_PACKAGES = ("medganbench", "numpy", "scipy", "tensorflow", "keras", "torch", "torchvision",
+                     "torch-fidelity", "scikit-learn", "jsonschema")
+
+
+# --- building blocks ---------------------------------------------------------------------------
+
+def canonical_json(obj: Any) -> str:
+    """Sorted keys, no whitespace: the byte string that is hashed."""
+    return json.dumps(obj, sort_keys=True, separators=(",", ":"), ensure_ascii=True, allow_nan=False)
+
+
+def spec_hash(eval_spec: dict) -> str:
+    """sha256 hex digest of the canonical JSON of an evaluation spec."""
+    return hashlib.sha256(canonical_json(eval_spec).encode("ascii")).hexdigest()
+
+
+def package_versions() -> dict[str, str | None]:
+    """Installed versions of the packages that can change a number (from metadata, no imports)."""
+    out: dict[str, str | None] = {"python": platform.python_version()}
+    for name in RECORDED_PACKAGES:
+        try:
+            out[name] = metadata.version(name)
+        except metadata.PackageNotFoundError:
+            out[name] = None
+    if out.get("medganbench") is None:
+        from medganbench import __version__
+
+        out["medganbench"] = __version__
+    return out
+
+
+@lru_cache(maxsize=1)
+def _accelerator() -> str | None:
+    """The GPU name from ``nvidia-smi`` when there is one; TensorFlow is not imported for this."""
+    exe = shutil.which("nvidia-smi")
+    if not exe:
+        return None
+    try:
+        out = subprocess.run([exe, "--query-gpu=name", "--format=csv,noheader"], capture_output=True,
+                             text=True, timeout=10)
+    except (OSError, subprocess.SubprocessError):
+        return None
+    names = [line.strip() for line in out.stdout.splitlines() if line.strip()]
+    return ", ".join(names) or None
+
+
+def hardware_info() -> dict:
+    """Where the numbers were made: OS, CPU, core count, memory, accelerator."""
+    mem = None
+    try:
+        mem = round(os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") / 2**30, 1)
+    except (ValueError, OSError, AttributeError):
+        pass
+    try:
+        cpus = len(os.sched_getaffinity(0))
+    except AttributeError:
+        cpus = os.cpu_count()
+    return {"platform": platform.platform(), "machine": platform.machine(),
+            "processor": platform.processor() or platform.machine(), "cpu_count": cpus,
+            "memory_gib": mem, "accelerator": _accelerator()}
+
+
+def now_iso() -> str:
+    return _dt.datetime.now(_dt.timezone.utc).replace(microsecond=0).isoformat()
+
+
+def skipped(reason: str, **extra) -> dict:
+    """A metric group that was not computed, with the reason (never a made-up number)."""
+    return {"status": "skipped", "reason": reason, **extra}
+
+
+def metric_group(values: dict, *, extractor_id: str | None = None, n_generated: int | None = None,
+                 n_reference: int | None = None, **extra) -> dict:
+    """A computed metric group: a flat dict of values plus what they were computed with."""
+    return {"status": "ok", "extractor_id": extractor_id, "n_generated": n_generated,
+            "n_reference": n_reference, "values": _plain(values), **extra}
+
+
+def _plain(obj):
+    """numpy scalars/arrays -> plain JSON values (NaN/inf become null: JSON has neither)."""
+    if isinstance(obj, dict):
+        return {str(k): _plain(v) for k, v in obj.items()}
+    if isinstance(obj, (list, tuple)):
+        return [_plain(v) for v in obj]
+    if hasattr(obj, "tolist"):
+        return _plain(obj.tolist())
+    if isinstance(obj, float) and not math.isfinite(obj):
+        return None
+    return obj
+
+
+# --- schema validation and consistency ---------------------------------------------------------
+
+@lru_cache(maxsize=1)
+def load_schema() -> dict:
+    return json.loads(resources.files("medganbench.bench").joinpath("schema.json").read_text())
+
+
+def _path(err) -> str:
+    return "/".join(str(p) for p in err.absolute_path) or "(top level)"
+
+
+def _schema_problems(result: dict) -> list[str]:
+    import jsonschema
+
+    validator = jsonschema.Draft202012Validator(load_schema(),
+                                               format_checker=jsonschema.Draft202012Validator.FORMAT_CHECKER)
+    problems = []
+    for err in sorted(validator.iter_errors(result), key=lambda e: (list(map(str, e.absolute_path)), e.message)):
+        # if/then failures repeat the inner error; report the inner one only
+        if err.validator in ("if", "allOf") and err.context:
+            continue
+        problems.append(f"schema: {_path(err)}: {err.message}")
+    return problems
+
+
+def _get(d, *keys, default=None):
+    for k in keys:
+        if not isinstance(d, dict) or k not in d:
+            return default
+        d = d[k]
+    return d
+
+
+def _consistency_problems(r: dict) -> list[str]:
+    p: list[str] = []
+    version = r.get("protocol_version")
+    if isinstance(version, str) and version not in SUPPORTED_PROTOCOL_VERSIONS:
+        p.append(f"protocol_version {version!r} is not supported by this medganbench "
+                 f"(supported: {', '.join(SUPPORTED_PROTOCOL_VERSIONS)}); re-run the evaluation with this version.")
+    spec = r.get("eval_spec")
+    if isinstance(spec, dict):
+        try:
+            h = spec_hash(spec)
+        except (TypeError, ValueError) as exc:
+            p.append(f"eval_spec cannot be hashed: {exc}")
+            h = None
+        if h is not None and r.get("eval_spec_hash") != h:
+            p.append(f"eval_spec_hash {r.get('eval_spec_hash')!r} does not match the eval_spec (its hash is {h}); "
+                     "the spec was edited after evaluation.")
+        for key, where in (("dataset", ("dataset", "name")), ("size", ("dataset", "size")),
+                           ("protocol_version", ("protocol_version",))):
+            if key in spec and _get(r, *where) is not None and spec[key] != _get(r, *where):
+                p.append(f"eval_spec.{key}={spec[key]!r} differs from {'.'.join(where)}={_get(r, *where)!r}.")
+        n_spec = spec.get("sample_count")
+        n_samples = _get(r, "samples", "count")
+        if n_spec is not None and n_samples is not None and n_spec != n_samples:
+            p.append(f"samples.count={n_samples} differs from eval_spec.sample_count={n_spec}.")
+        extractor_ids = {v.get("id") for v in (spec.get("extractors") or {}).values() if isinstance(v, dict)}
+    else:
+        n_spec, extractor_ids = None, set()
+    shape = _get(r, "samples", "shape")
+    size = _get(r, "dataset", "size")
+    if isinstance(shape, list) and len(shape) == 3 and isinstance(size, int) and shape[:2] != [size, size]:
+        p.append(f"samples.shape {shape} does not match dataset.size {size}.")
+    training = r.get("training")
+    if isinstance(training, dict):
+        steps, seen, bs = training.get("steps"), training.get("images_seen"), training.get("batch_size")
+        if all(isinstance(v, int) for v in (steps, seen, bs)) and seen != steps * bs:
+            p.append(f"training.images_seen={seen} is not steps*batch_size={steps}*{bs}.")
+    pc = _get(r, "model", "parameter_count")
+    if isinstance(pc, dict) and all(isinstance(pc.get(k), int) for k in ("generator", "discriminator", "total")):
+        if pc["total"] != pc["generator"] + pc["discriminator"]:
+            p.append(f"model.parameter_count.total={pc['total']} is not generator+discriminator.")
+    task = r.get("task")
+    blocks = r.get("metrics") if isinstance(r.get("metrics"), dict) else {}
+    for kind, groups in blocks.items():
+        if not isinstance(groups, dict):
+            continue
+        if task in ("generation", "translation") and kind != task and kind in ("generation", "translation"):
+            p.append(f"metrics.{kind} present in a {task!r} result.")
+        for name, g in groups.items():
+            if not isinstance(g, dict) or g.get("status") != "ok":
+                continue
+            where = f"metrics.{kind}.{name}"
+            ex = g.get("extractor_id")
+            if ex is not None and extractor_ids and ex not in extractor_ids:
+                p.append(f"{where}.extractor_id {ex!r} is not one of the eval_spec extractors {sorted(extractor_ids)}.")
+            ng = g.get("n_generated")
+            if kind == "generation" and name in ("domain", "inception") and n_spec is not None \
+                    and ng is not None and ng != n_spec:
+                p.append(f"{where}.n_generated={ng} differs from eval_spec.sample_count={n_spec}.")
+            for k, v in (g.get("values") or {}).items():
+                if isinstance(v, float) and not math.isfinite(v):
+                    p.append(f"{where}.values.{k} is not a finite number.")
+                if (k.endswith("fraction") or k in ("precision", "recall", "f_score")) and \
+                        isinstance(v, (int, float)) and not 0 <= v <= 1:
+                    p.append(f"{where}.values.{k}={v} is outside [0, 1].")
+                if k == "fid" and isinstance(v, (int, float)) and v < -1e-6:
+                    p.append(f"{where}.values.fid={v} is negative.")
+    return p
+
+
+def validate_result(result: dict) -> list[str]:
+    """Every problem with a result: schema violations, then internal inconsistencies. [] means valid."""
+    if not isinstance(result, dict):
+        return [f"a result must be a JSON object, got {type(result).__name__}"]
+    return _schema_problems(result) + _consistency_problems(result)
+
+
+# --- files -------------------------------------------------------------------------------------
+
+def write_result(result: dict, path: str | Path, *, validate: bool = True) -> Path:
+    """Validate and write ``result.json`` atomically; raises MedGanBenchError listing every problem."""
+    result = _plain(result)
+    if validate:
+        problems = validate_result(result)
+        if problems:
+            raise MedGanBenchError(f"refusing to write an invalid result to {path}:\n  " + "\n  ".join(problems))
+    return atomic_write_text(path, json.dumps(result, indent=2, sort_keys=False, allow_nan=False) + "\n")
+
+
+def load_result(path: str | Path) -> dict:
+    """Read a result file (no validation); a broken file raises MedGanBenchError naming it."""
+    path = Path(path)
+    if not path.is_file():
+        raise MedGanBenchError(f"No result file at {path}.")
+    try:
+        return json.loads(path.read_text())
+    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+        raise MedGanBenchError(f"{path} is not valid JSON: {exc}") from None
