@@ -43,36 +43,19 @@ def resolve_dicom_root(dicom: str | os.PathLike | None = None) -> Path:
 
 @functools.lru_cache(maxsize=4)
 def _read_volume(series: str) -> np.ndarray:
-    """All slices of the series as float32 ``(S, H, W)``, ordered along the slice normal."""
-    series_dir = Path(series)
-    try:
-        from medganbench.data import dicom as dicom_mod  # the dicom helper's loader, when merged
-        loader = getattr(dicom_mod, "load_series", None)
-    except ImportError:
-        loader = None
-    if loader is not None:
-        try:
-            vol = loader(series_dir)
-            arr = getattr(vol, "pixels", None)
-            if arr is None:
-                arr = getattr(vol, "volume", None)
-            if arr is not None and np.ndim(arr) == 3:
-                return np.asarray(arr, dtype=np.float32)
-        except Exception:  # fall back to the direct reader below, which is exact for this series
-            pass
-    import pydicom
+    """All slices of the series as float32 ``(S, H, W)``, ordered along the slice normal.
 
-    slices = []
-    for path in sorted(series_dir.glob("*.dcm")):
-        ds = pydicom.dcmread(path)
-        normal = np.cross(np.asarray(ds.ImageOrientationPatient[:3], float),
-                          np.asarray(ds.ImageOrientationPatient[3:], float))
-        position = float(np.dot(normal, np.asarray(ds.ImagePositionPatient, float)))
-        pixels = ds.pixel_array.astype(np.float32) * float(getattr(ds, "RescaleSlope", 1) or 1) \
-            + float(getattr(ds, "RescaleIntercept", 0) or 0)
-        slices.append((position, pixels))
-    slices.sort(key=lambda s: s[0])
-    return np.stack([p for _, p in slices])
+    Uses :func:`medganbench.data.dicom.scan` / :func:`~medganbench.data.dicom.load_series`; the
+    folder must hold exactly one image series (the T1w one).
+    """
+    from medganbench.data.dicom import load_series, scan
+    from medganbench.errors import MedGanBenchError
+
+    found = scan(series, recursive=False)
+    if len(found.series) != 1:
+        raise MedGanBenchError(f"{series} holds {len(found.series)} image series; the MR tasks expect the "
+                               f"one T1w series of {SERIES_FOLDER}.")
+    return load_series(found.series[0]).pixels
 
 
 def _square(volume: np.ndarray) -> np.ndarray:
