@@ -60,13 +60,13 @@ def unet_generator(size: int, channels: int = 1, base_filters: int = 32, depth: 
     skips = [x]
     for d in range(depth):
         x = layers.Conv2D(base_filters * min(2 ** (d + 1), 8), 4, strides=2, padding="same", use_bias=False)(x)
-        x = layers.BatchNormalization()(x)
+        x = layers.BatchNormalization(momentum=0.9)(x)
         x = layers.LeakyReLU(0.2)(x)
         skips.append(x)
     skips.pop()  # the bottleneck is x itself
     for d in reversed(range(depth)):
         x = layers.Conv2DTranspose(base_filters * min(2 ** d, 8), 4, strides=2, padding="same", use_bias=False)(x)
-        x = layers.BatchNormalization()(x)
+        x = layers.BatchNormalization(momentum=0.9)(x)
         x = layers.ReLU()(x)
         x = layers.Concatenate()([x, skips[d]])
     if residual:
@@ -130,7 +130,7 @@ def patchgan_discriminator(size: int, channels: int, base_filters: int = 32, n_d
     def norm():
         if normalization == "instance":
             return layers.GroupNormalization(groups=-1, epsilon=1e-5)
-        return layers.BatchNormalization()
+        return layers.BatchNormalization(momentum=0.9)
 
     inputs = keras.Input((size, size, channels), name="image")
     x = layers.Conv2D(base_filters, 4, strides=2, padding="same")(inputs)
