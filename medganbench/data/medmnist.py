@@ -6,6 +6,9 @@ the download is a small urllib client driven by medmnist's ``INFO`` (URL + MD5),
 connect timeout and a progress bar, because medmnist's own ``download()`` imports torchvision
 (crashes next to TensorFlow) and has no timeout.
 
+Set ``MEDGANBENCH_MEDMNIST_URL_BASE`` to download ``<base>/<file>.npz`` from a mirror instead of
+Zenodo.
+
 Root folder: the ``root`` argument, else ``$MEDGANBENCH_DATA``, else medmnist's default
 (``~/.medmnist``).
 """
@@ -17,6 +20,8 @@ import os
 import socket
 import urllib.error
 import urllib.request
+import zipfile
+import zlib
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -27,6 +32,7 @@ from medganbench.errors import DatasetUnavailable, MedGanBenchError
 
 SPLITS = ("train", "val", "test")
 DOWNLOAD_TIMEOUT_S = 10.0
+URL_BASE_ENV = "MEDGANBENCH_MEDMNIST_URL_BASE"
 
 
 @dataclass
@@ -95,7 +101,7 @@ def download(flag: str, size: int = 28, root=None, *, url: str | None = None, md
     _check_flag(flag)
     target = expected_path(flag, size, root)
     cat_url, cat_md5 = catalog.url_and_md5(flag, size)
-    url = url or cat_url
+    url = url or _url_from_env(target.name) or cat_url
     md5 = md5 if md5 is not None else cat_md5
     how = (
         f"Download it on a machine with internet access from {url} (or let `medmnist` download it), "
@@ -123,6 +129,9 @@ def download(flag: str, size: int = 28, root=None, *, url: str | None = None, md
                 f"discarded. Try again, or {how}"
             )
         os.replace(tmp, target)
+    except DatasetUnavailable:
+        # Already worded for the user (MD5 mismatch); it is an OSError too, so keep it from the clause below.
+        raise
     except (urllib.error.URLError, socket.timeout, TimeoutError, ConnectionError, OSError) as exc:
         raise DatasetUnavailable(
             f"{target.name} is not at {target} and could not be downloaded ({_reason(exc)}). {how}"
@@ -131,6 +140,12 @@ def download(flag: str, size: int = 28, root=None, *, url: str | None = None, md
         if tmp.exists():
             tmp.unlink()
     return target
+
+
+def _url_from_env(file_name: str) -> str | None:
+    """``$MEDGANBENCH_MEDMNIST_URL_BASE/<file>`` when set: a mirror, or a refusing address in tests."""
+    base = os.environ.get(URL_BASE_ENV, "").strip()
+    return f"{base.rstrip('/')}/{file_name}" if base else None
 
 
 def _reason(exc: BaseException) -> str:
@@ -168,13 +183,19 @@ def load_medmnist(name: str, split: str = "train", size: int = 28, root=None, do
     path = expected_path(name, size, root)
     if not path.is_file():
         if not download:
-            url, _ = catalog.url_and_md5(name, size)
+            url = _url_from_env(path.name) or catalog.url_and_md5(name, size)[0]
             raise DatasetUnavailable(
                 f"{path.name} is not at {path} (download=False). Download it from {url} and place it "
                 f"there, or set MEDGANBENCH_DATA to the folder that holds it."
             )
         path = globals()["download"](name, size, root)
     images, labels = read_npz_split(path, split)
+    expected_n = catalog.info()[name]["n_samples"][split]
+    if len(images) != expected_n:
+        raise MedGanBenchError(
+            f"{path} holds {len(images)} {split} images but MedMNIST's catalogue says {expected_n}; the file "
+            f"is not the official release. Delete it and download again."
+        )
     card = catalog.card(name)
     card.update(size=size, split=split, path=str(path))
     return Dataset(images=images, labels=labels, card=card, split=split)
@@ -186,6 +207,8 @@ def read_npz_split(path: str | os.PathLike, split: str) -> tuple[np.ndarray, np.
     Grey images ``(N, H, W)`` gain a channel axis -> ``(N, H, W, 1)``.
     """
     path = Path(path)
+    if not path.is_file():
+        raise DatasetUnavailable(f"No npz file at {path}.")
     try:
         with np.load(path) as npz:
             images = npz[f"{split}_images"]
@@ -195,8 +218,10 @@ def read_npz_split(path: str | os.PathLike, split: str) -> tuple[np.ndarray, np.
             f"{path} has no {exc.args[0]!r} array; a MedMNIST-layout npz holds "
             f"train/val/test _images and _labels."
         ) from None
-    except (OSError, ValueError) as exc:
+    except (OSError, ValueError, EOFError, zipfile.BadZipFile, zlib.error) as exc:
         raise MedGanBenchError(f"{path} is not a readable npz file ({exc}). Delete it and download again.") from None
+    if len(images) != len(labels):
+        raise MedGanBenchError(f"{path}: {len(images)} {split} images but {len(labels)} labels.")
     if images.dtype != np.uint8:
         raise MedGanBenchError(f"{path}: {split}_images has dtype {images.dtype}, expected uint8.")
     if images.ndim == 3:

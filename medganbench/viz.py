@@ -1,0 +1,121 @@
+"""Image grids: a labelled matplotlib figure for people, a plain ``uint8`` mosaic for programs.
+
+- :func:`grid_array` tiles images into one ``uint8`` array (no matplotlib), e.g. for a trainer's
+  PNG of samples every few steps.
+- :func:`image_grid` draws the same mosaic with each image's class name on it and returns a
+  matplotlib ``Figure``; a notebook cell that ends with it shows it inline.
+- :func:`save_grid` writes that figure as a PNG (atomically).
+
+Images may be ``uint8`` in ``[0, 255]`` or ``float`` in ``[-1, 1]`` (the generator's range), shaped
+``(N, H, W)``, ``(N, H, W, 1)`` or ``(N, H, W, 3)`` (NHWC).
+"""
+
+from __future__ import annotations
+
+import math
+from pathlib import Path
+
+import numpy as np
+
+from medganbench.data.pipeline import to_uint8
+from medganbench.errors import MedGanBenchError
+from medganbench.io import atomic_path
+
+
+def as_uint8_nhwc(images) -> np.ndarray:
+    """Images -> ``uint8 (N, H, W, C)``; float input is read as ``[-1, 1]`` (values outside are clipped)."""
+    x = np.asarray(images)
+    if x.ndim == 3:
+        x = x[..., None]
+    if x.ndim != 4 or x.shape[-1] not in (1, 3):
+        raise MedGanBenchError(f"Expected images (N,H,W) or (N,H,W,C) with C=1 or 3, got shape {x.shape}.")
+    if x.dtype == np.uint8:
+        return x
+    if np.issubdtype(x.dtype, np.floating):
+        return to_uint8(x)
+    raise MedGanBenchError(f"Expected uint8 images in [0, 255] or float in [-1, 1], got dtype {x.dtype}.")
+
+
+def grid_array(images, ncols: int = 8, pad: int = 2, pad_value: int = 0) -> np.ndarray:
+    """Tile ``N`` images into one mosaic: ``uint8 (rows*(H+pad)+pad, ncols*(W+pad)+pad, C)``.
+
+    ``ncols`` is capped at ``N``; empty cells of the last row are left at ``pad_value``.
+    """
+    x = as_uint8_nhwc(images)
+    n, h, w, c = x.shape
+    if n == 0:
+        raise MedGanBenchError("No images to put in a grid.")
+    ncols = max(1, min(int(ncols), n))
+    nrows = math.ceil(n / ncols)
+    out = np.full((nrows * (h + pad) + pad, ncols * (w + pad) + pad, c), pad_value, dtype=np.uint8)
+    for i in range(n):
+        r, col = divmod(i, ncols)
+        top, left = pad + r * (h + pad), pad + col * (w + pad)
+        out[top:top + h, left:left + w] = x[i]
+    return out
+
+
+def _label_text(label, class_names) -> str:
+    row = np.asarray(label).reshape(-1)
+    if row.size == 1:
+        k = int(row[0])
+        if class_names is not None and 0 <= k < len(class_names):
+            return str(class_names[k])
+        return str(k)
+    # Multi-label: the positive labels, by name when known.
+    on = [int(i) for i in np.flatnonzero(row)]
+    if not on:
+        return "none"
+    return "+".join(str(class_names[i]) if class_names is not None and i < len(class_names) else str(i)
+                    for i in on)
+
+
+def image_grid(images, labels=None, class_names=None, ncols: int = 8, title: str | None = None,
+               cell_inches: float = 1.1, pad: int = 2):
+    """A matplotlib ``Figure`` showing ``images`` in a grid, each captioned with its class name.
+
+    images: ``uint8 (N,H,W[,C])`` in ``[0, 255]`` or float in ``[-1, 1]``.
+    labels: optional ``(N,)`` / ``(N, 1)`` class indices, or ``(N, L)`` multi-label 0/1 rows.
+    class_names: optional list of names indexed by class.
+    The figure is closed in pyplot before it is returned, so a notebook shows it once (as the
+    cell's value) and scripts do not accumulate open figures.
+    """
+    import matplotlib.pyplot as plt
+
+    x = as_uint8_nhwc(images)
+    n, h, w, c = x.shape
+    if labels is not None and len(labels) != n:
+        raise MedGanBenchError(f"{len(labels)} labels for {n} images.")
+    mosaic = grid_array(x, ncols=ncols, pad=pad)
+    ncols = max(1, min(int(ncols), n))
+    width = min(ncols * cell_inches, 16.0)
+    height = width * mosaic.shape[0] / mosaic.shape[1] + (0.4 if title else 0.0)
+    fig, ax = plt.subplots(figsize=(width, height))
+    plt.close(fig)
+    if c == 1:
+        ax.imshow(mosaic[..., 0], cmap="gray", vmin=0, vmax=255, interpolation="nearest")
+    else:
+        ax.imshow(mosaic, interpolation="nearest")
+    ax.set_axis_off()
+    if labels is not None:
+        labels = np.asarray(labels)
+        fontsize = max(5.0, min(9.0, 7.0 * cell_inches * 8 / max(ncols, 8)))
+        for i in range(n):
+            r, col = divmod(i, ncols)
+            ax.text(pad + col * (w + pad) + 1, pad + r * (h + pad) + 1, _label_text(labels[i], class_names),
+                    fontsize=fontsize, color="white", va="top", ha="left",
+                    bbox={"facecolor": "black", "alpha": 0.55, "pad": 1.0, "linewidth": 0})
+    if title:
+        ax.set_title(title)
+    fig.subplots_adjust(left=0.01, right=0.99, bottom=0.01, top=0.99 if not title else 1 - 0.4 / height)
+    return fig
+
+
+def save_grid(path: str | Path, images, labels=None, class_names=None, ncols: int = 8,
+              title: str | None = None, dpi: int = 100, **kwargs) -> Path:
+    """Draw :func:`image_grid` and write it as a PNG at ``path`` (folders created; atomic). Returns the path."""
+    fig = image_grid(images, labels=labels, class_names=class_names, ncols=ncols, title=title, **kwargs)
+    path = Path(path)
+    with atomic_path(path, suffix=".png") as tmp:
+        fig.savefig(tmp, format="png", dpi=dpi)
+    return path
