@@ -38,6 +38,8 @@ def add_commands(subparsers) -> None:
     p.add_argument("--out", required=True, help="folder for result.json, outputs.npz and montage.png")
     p.add_argument("--dicom", default=None, help="DICOM folder for MR tasks (default: $MEDGANBENCH_DICOM)")
     p.add_argument("--data", default=None, help="MedMNIST folder (default: $MEDGANBENCH_DATA)")
+    p.add_argument("--no-judge", action="store_true",
+                   help="unpaired task: skip the classifier and FID groups (they train the domain classifier once)")
     p.set_defaults(func=_eval)
 
 
@@ -65,7 +67,8 @@ def _eval(args: argparse.Namespace) -> int:
     from medganbench.translate.evaluate import evaluate_translation
     from medganbench.translate.report import format_table
 
-    result = evaluate_translation(args.run, args.out, dicom=args.dicom, data_root=args.data)
+    result = evaluate_translation(args.run, args.out, dicom=args.dicom, data_root=args.data,
+                                  judge=not args.no_judge)
     print(format_table(result))
     print(f"wrote {args.out}/result.json")
     return 0

@@ -8,9 +8,10 @@ deviation over seeds; the verdict says in words whether the model beats the best
 
 Unpaired task (pneumonia-to-normal): cycle reconstruction error ``|F(G(a)) - a|``, how much the
 translation changes the image ``|G(a) - a|``, and, when the kit's classifier is available
-(``medganbench.classifier``), the fraction of translated pneumonia X-rays classified normal next
-to that fraction for the untranslated images (the baseline); otherwise that group is
-``skipped`` with the reason, never filled with a made-up number.
+(``medganbench.metrics.domain``), the fraction of translated pneumonia X-rays classified normal next
+to that fraction for the untranslated images (the baseline), and FID (domain features) of the
+translated images to real normal training X-rays, next to the FID of the untranslated inputs.
+What cannot be computed is ``skipped`` with the reason, never filled with a made-up number.
 
 The result follows the benchmark's versioned ``result.json`` schema (``task: "translation"``).
 """
@@ -51,9 +52,11 @@ def _to_unit(x):
 
 
 def evaluate_translation(run_dirs, out: str | Path, *, dicom=None, data_root=None,
-                         write_figures: bool = True) -> dict:
+                         write_figures: bool = True, judge: bool = True, judge_recipe=None) -> dict:
     """Evaluate one or more runs (seeds) of one task/model; write ``out/result.json`` and return it.
 
+    ``judge`` (unpaired task): compute the classifier and FID groups with the kit's domain classifier
+    for PneumoniaMNIST (trained once and cached; ``judge_recipe`` overrides its recipe, for quick tests).
     Also writes ``out/outputs.npz`` (the first run's test outputs, a samples file: ``uint8``) and,
     with ``write_figures``, ``out/montage.png`` (input | output | target with difference maps).
     """
@@ -75,6 +78,7 @@ def evaluate_translation(run_dirs, out: str | Path, *, dicom=None, data_root=Non
     samples_path = save_samples(out / "outputs.npz", out_u8[0])
 
     groups: dict[str, dict] = {}
+    extractors = {"pixel": PIXEL_EXTRACTOR}
     preprocessing = {"task": cfg.task, **{k: v for k, v in test.meta.items()}, "scale": "[0, 1]",
                      "test_noise_seed": "fixed per task and split"}
     if task.paired:
@@ -107,7 +111,8 @@ def evaluate_translation(run_dirs, out: str | Path, *, dicom=None, data_root=Non
         })
         per_seed_rows = [{"run": str(d), "seed": c.seed, **m} for (d, c, _, _), m in zip(runs, per_seed)]
     else:
-        groups.update(_unpaired_groups(runs, test, metric_group, skipped))
+        groups.update(_unpaired_groups(runs, test, metric_group, skipped, data_root=data_root, judge=judge,
+                                       judge_recipe=judge_recipe, extractors=extractors))
         per_seed_rows = [{"run": str(d), "seed": c.seed} for d, c, _, _ in runs]
 
     if write_figures:
@@ -117,7 +122,7 @@ def evaluate_translation(run_dirs, out: str | Path, *, dicom=None, data_root=Non
     states = [s for _, _, _, s in runs]
     eval_spec = {"protocol_version": PROTOCOL_VERSION, "dataset": _dataset_name(cfg.task), "size": int(cfg.size),
                  "reference_split": "test", "sample_count": int(len(test)),
-                 "extractors": {"pixel": PIXEL_EXTRACTOR}, "preprocessing": preprocessing,
+                 "extractors": extractors, "preprocessing": preprocessing,
                  "seeds": {"test_noise": "fixed", "train": [c.seed for _, c, _, _ in runs]}}
     result = {
         "protocol_version": PROTOCOL_VERSION, "task": "translation", "created": now_iso(),
@@ -174,12 +179,15 @@ def _montage(test, out_u8, path: Path) -> None:
     plt.close(fig)
 
 
-def _unpaired_groups(runs, test, metric_group, skipped) -> dict[str, dict]:
+def _unpaired_groups(runs, test, metric_group, skipped, *, data_root=None, judge: bool = True,
+                     judge_recipe=None, extractors: dict | None = None) -> dict[str, dict]:
     from medganbench.translate import metrics as M
 
     a = _from_u8(test.inputs)
+    translated = [np.clip(np.rint(_to_unit(model.translate(a)) * 255), 0, 255).astype(np.uint8)
+                  for _, _, model, _ in runs]
     cycle = [M.paired_metrics(_to_unit(model.reconstruct(a)), test.inputs) for _, _, model, _ in runs]
-    change = [M.mae(_to_unit(model.translate(a)), test.inputs) for _, _, model, _ in runs]
+    change = [M.mae(t, test.inputs) for t in translated]
     groups = {
         "cycle": metric_group({**{k: float(np.mean([c[k] for c in cycle])) for k in ("psnr", "ssim", "mae")},
                                "n_seeds": len(runs)}, extractor_id=PIXEL_EXTRACTOR["id"],
@@ -188,17 +196,47 @@ def _unpaired_groups(runs, test, metric_group, skipped) -> dict[str, dict]:
                                 "mae_to_input_std": float(np.std(change, ddof=1)) if len(change) > 1 else 0.0},
                                extractor_id=PIXEL_EXTRACTOR["id"], n_generated=len(test), n_reference=len(test)),
     }
-    groups["classifier"] = _classifier_group(runs, test, metric_group, skipped)
-    groups["fid_to_target"] = skipped(
-        "FID to the normal class needs the domain feature extractor of medganbench.metrics, which this "
-        "build does not provide to the translation evaluation yet.")
-    return groups
-
-
-def _classifier_group(runs, test, metric_group, skipped) -> dict:
+    if not judge:
+        reason = "classifier judge turned off for this evaluation (judge=False / --no-judge)"
+        groups["classifier"] = skipped(reason)
+        groups["fid_to_target"] = skipped(reason)
+        return groups
     try:
-        from medganbench import classifier  # noqa: F401
+        from medganbench.metrics.domain import get_domain_extractor
     except ImportError:
-        return skipped("medganbench.classifier (the kit's classifier recipe) is not available in this build; "
-                       "the fraction of translated images that change class is not computed.")
-    return skipped("medganbench.classifier is present but not yet wired into the translation evaluation.")
+        reason = "medganbench.metrics.domain (the kit's classifier judge) is not available in this build"
+        return {**groups, "classifier": skipped(reason), "fid_to_target": skipped(reason)}
+    ext = get_domain_extractor("pneumoniamnist", 28, recipe=judge_recipe, root=data_root, progress=False)
+    if extractors is not None:
+        extractors["domain"] = {"id": ext.id, "weights_sha256": ext.weights_sha256}
+    normal = 0  # PneumoniaMNIST label 0 = normal, 1 = pneumonia
+
+    def normal_fraction(images):
+        return float(np.mean(np.argmax(ext.classifier.predict_proba(images), axis=1) == normal))
+
+    fractions = [normal_fraction(t) for t in translated]
+    groups["classifier"] = metric_group({
+        "translated_classified_normal_fraction": float(np.mean(fractions)),
+        "translated_classified_normal_fraction_std": float(np.std(fractions, ddof=1)) if len(fractions) > 1 else 0.0,
+        "input_classified_normal_fraction": normal_fraction(test.inputs),
+        "real_normal_classified_normal_fraction": normal_fraction(test.targets),
+        "n_seeds": len(runs),
+    }, extractor_id=ext.id, n_generated=len(test), n_reference=len(test.targets))
+    try:
+        from medganbench.metrics.fidelity import fidelity_from_features
+        from medganbench.translate.tasks import build_pairs
+
+        reference = build_pairs("pneumonia-to-normal", "train", data_root=data_root).targets  # real normal, train
+        ref_f = ext.features(reference)
+        held_f = ext.features(test.targets)
+        fid = fidelity_from_features(ref_f, ext.features(translated[0]), heldout_features=held_f, bootstrap=20)
+        fid_input = fidelity_from_features(ref_f, ext.features(test.inputs), bootstrap=0)
+        values = {k: v for k, v in fid.items() if isinstance(v, (int, float, str, bool)) or v is None}
+        values["input_fid"] = fid_input.get("fid")
+        values["input_fid_reason"] = fid_input.get("fid_reason")
+        groups["fid_to_target"] = metric_group(values, extractor_id=ext.id, n_generated=len(test),
+                                               n_reference=len(reference))
+    except Exception as exc:  # the torch worker can be missing or fail; say so instead of a number
+        groups["fid_to_target"] = skipped(f"FID to the normal class could not be computed: "
+                                          f"{type(exc).__name__}: {exc}")
+    return groups

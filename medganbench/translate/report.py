@@ -33,7 +33,7 @@ def format_table(result: dict) -> str:
              f"{result['samples']['count']} test images)"]
     if "model" not in groups:
         for k, v in result_rows(result)[0].items():
-            lines.append(f"  {k:28s} {v if isinstance(v, str) else f'{v:.4f}'}")
+            lines.append(f"  {k:40s} {v if isinstance(v, str) or v is None or isinstance(v, bool) else f'{v:.4f}'}")
         return "\n".join(lines)
     lines.append(f"  {'method':12s} {'PSNR dB':>16s} {'SSIM':>16s} {'MAE':>16s}")
     for row in result_rows(result):
