@@ -212,17 +212,25 @@ def test_short_pix2pix_training_lowers_l1_on_real_xrays(tmp_path, medmnist_root)
     assert state["step"] == 40 and (tmp_path / "run" / "grid.png").is_file()
 
 
-def test_cyclegan_trains_and_evaluates_unpaired(tmp_path, medmnist_root):
+def test_cyclegan_trains_and_evaluates_unpaired(tmp_path, medmnist_root, monkeypatch):
     from medganbench.bench.result import validate_result
+    from medganbench.classifier import ClassifierRecipe
     from medganbench.translate.run import TranslateConfig, evaluate_translation, train_translation
 
     cfg = TranslateConfig(task="pneumonia-to-normal", steps=3, batch_size=4, log_every=3, train_limit=32)
     train_translation(cfg, tmp_path / "cg", data_root=medmnist_root, model_config={"base_filters": 8,
                                                                                    "res_blocks": 1},
                       progress=False)
-    result = evaluate_translation([tmp_path / "cg"], tmp_path / "ev", data_root=medmnist_root, write_figures=False)
+    monkeypatch.setenv("MEDGANBENCH_CACHE", str(tmp_path / "cache"))  # a tiny judge, trained here
+    tiny = ClassifierRecipe(width=8, epochs=1, min_steps=10, batch_size=64)
+    result = evaluate_translation([tmp_path / "cg"], tmp_path / "ev", data_root=medmnist_root, write_figures=False,
+                                  judge_recipe=tiny)
     assert validate_result(result) == []
     groups = result["metrics"]["translation"]
+    judge = groups["classifier"]["values"]
+    assert all(0 <= judge[k] <= 1 for k in ("translated_classified_normal_fraction",
+                                            "input_classified_normal_fraction"))
+    assert groups["classifier"]["extractor_id"] in {e["id"] for e in result["eval_spec"]["extractors"].values()}
     assert groups["cycle"]["status"] == "ok" and 0 <= groups["cycle"]["values"]["mae"] <= 1
     assert all(g["status"] in ("ok", "skipped") for g in groups.values())
     assert all("reason" in g for g in groups.values() if g["status"] == "skipped")
