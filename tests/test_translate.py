@@ -252,7 +252,7 @@ def test_cli_train_resume_and_eval_on_mr(tmp_path, cli, dicom_root):
     result = json.loads((out / "result.json").read_text())
     assert validate_result(result) == [] and result["task"] == "translation"
     groups = result["metrics"]["translation"]
-    assert {"model", "baseline_input", "baseline_gaussian", "baseline_nlm", "gain"} <= set(groups)
+    assert {"model", "baseline_input", "baseline_gaussian", "baseline_nlm", "baseline_nlm_rician", "gain"} <= set(groups)
     assert result["training"]["steps"] == 6 and (out / "montage.png").is_file()
     bad = cli("translate", "train", "--task", "denoise-mr", "--model", "cyclegan", "--out", str(tmp_path / "x"))
     assert bad.returncode == 2 and "paired" in bad.stderr
