@@ -80,22 +80,30 @@ def block_split(n_slices: int) -> dict[str, np.ndarray]:
     return {k: np.asarray(v, dtype=np.int64) for k, v in out.items()}
 
 
+@functools.lru_cache(maxsize=4)
+def _prepared(series: str, size: int) -> np.ndarray:
+    """Every kept slice of the series, normalised, squared and resized: ``uint8 (S, size, size, 1)``."""
+    from skimage.transform import resize
+
+    volume = _read_volume(series)
+    scale = float(np.percentile(volume, 99.5))
+    volume = np.clip(volume / scale, 0.0, 1.0)
+    keep = np.flatnonzero((volume > 0.1).mean(axis=(1, 2)) >= MIN_FOREGROUND)
+    volume = _square(volume[keep])
+    small = resize(volume, (len(volume), size, size), order=1, anti_aliasing=True, preserve_range=True)
+    out = np.clip(np.rint(small * 255.0), 0, 255).astype(np.uint8)[..., None]
+    out.setflags(write=False)  # shared by every caller: copies are handed out
+    return out
+
+
 def load_mr_slices(split: str, size: int = 64, dicom=None) -> np.ndarray:
     """T1w MR slices of one split as ``uint8 (N, size, size, 1)`` in ``[0, 255]``.
 
     Intensities are scaled by the volume's 99.5th percentile (clipped above), slices are padded to
     square and resized with anti-aliasing. Near-empty slices (outside the head) are left out
-    before the block split.
+    before the block split. The prepared stack is cached per process (series, size).
     """
-    from skimage.transform import resize
-
     if split not in ("train", "val", "test"):
         raise ValueError(f"split must be train, val or test, got {split!r}")
-    volume = _read_volume(str(resolve_dicom_root(dicom)))
-    scale = float(np.percentile(volume, 99.5))
-    volume = np.clip(volume / scale, 0.0, 1.0)
-    keep = np.flatnonzero((volume > 0.1).mean(axis=(1, 2)) >= MIN_FOREGROUND)
-    volume = _square(volume[keep])
-    idx = block_split(len(volume))[split]
-    small = resize(volume[idx], (len(idx), size, size), order=1, anti_aliasing=True, preserve_range=True)
-    return np.clip(np.rint(small * 255.0), 0, 255).astype(np.uint8)[..., None]
+    stack = _prepared(str(resolve_dicom_root(dicom)), int(size))
+    return stack[block_split(len(stack))[split]].copy()
