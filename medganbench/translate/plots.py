@@ -26,7 +26,8 @@ def montage_figure(columns: dict[str, np.ndarray], target: np.ndarray | None = N
                    diff_scale: float = 0.25):
     """A matplotlib figure: one row per case, one column per named image set, plus |x - target| maps.
 
-    columns: name -> images (``uint8`` or float ``[0, 1]``, ``(N,H,W,1)``). When ``target`` is given,
+    columns: name -> images (``uint8`` or float ``[0, 1]``, ``(N,H,W,1)``); ``n`` cases evenly spread
+    over the set are shown (MR test slices run from the skull base to the vertex). When ``target`` is given,
     each non-target column gets a difference map ``|x - target|`` shown on ``[0, diff_scale]``
     (hot colours = large error) next to it, so invented or removed structure stands out.
     """
@@ -34,14 +35,16 @@ def montage_figure(columns: dict[str, np.ndarray], target: np.ndarray | None = N
 
     from medganbench.translate.metrics import to_unit
 
-    cols = {k: to_unit(v)[:n, ..., 0] for k, v in columns.items()}
-    t = to_unit(target)[:n, ..., 0] if target is not None else None
+    total = len(next(iter(columns.values())))
+    pick = np.unique(np.linspace(0, total - 1, min(n, total)).round().astype(int))
+    cols = {k: to_unit(v)[pick, ..., 0] for k, v in columns.items()}
+    t = to_unit(target)[pick, ..., 0] if target is not None else None
     panels = []
     for name, imgs in cols.items():
         panels.append((name, imgs, "gray", (0, 1)))
         if t is not None and imgs is not None and not np.shares_memory(imgs, t) and name != "target":
             panels.append((f"|{name} - target|", np.abs(imgs - t), "magma", (0, diff_scale)))
-    rows = min(n, len(next(iter(cols.values()))))
+    rows = len(pick)
     fig, axes = plt.subplots(rows, len(panels), figsize=(1.6 * len(panels), 1.6 * rows), squeeze=False)
     for j, (name, imgs, cmap, (lo, hi)) in enumerate(panels):
         for i in range(rows):
