@@ -1,0 +1,74 @@
+"""Sample grids and loss plots as PNG files (what a person would rather look at than read)."""
+
+from __future__ import annotations
+
+import math
+from pathlib import Path
+
+import numpy as np
+
+from medganbench.io import atomic_path
+
+
+def make_grid(images: np.ndarray, ncols: int | None = None, pad: int = 1) -> np.ndarray:
+    """Tile ``uint8 (N,H,W,C)`` images into one ``uint8 (rows·(H+pad), cols·(W+pad), C)`` image."""
+    images = np.asarray(images)
+    if images.ndim == 3:
+        images = images[..., None]
+    n, h, w, c = images.shape
+    ncols = ncols or max(1, int(math.ceil(math.sqrt(n))))
+    nrows = int(math.ceil(n / ncols))
+    grid = np.full((nrows * (h + pad) + pad, ncols * (w + pad) + pad, c), 255, np.uint8)
+    for i, img in enumerate(images):
+        r, col = divmod(i, ncols)
+        grid[pad + r * (h + pad): pad + r * (h + pad) + h, pad + col * (w + pad): pad + col * (w + pad) + w] = img
+    return grid
+
+
+def save_grid(path: str | Path, images: np.ndarray, ncols: int | None = None) -> Path:
+    """Write a grid of ``uint8 (N,H,W,C)`` images as a PNG (atomically); grey images stay grey."""
+    import matplotlib
+
+    matplotlib.use(matplotlib.get_backend() or "Agg")
+    import matplotlib.image as mpimg
+
+    grid = make_grid(images, ncols)
+    path = Path(path)
+    with atomic_path(path, suffix=".png") as tmp:
+        if grid.shape[-1] == 1:
+            mpimg.imsave(tmp, grid[..., 0], cmap="gray", vmin=0, vmax=255, format="png")
+        else:
+            mpimg.imsave(tmp, grid, format="png")
+    return path
+
+
+def plot_log(log_csv: str | Path, path: str | Path | None = None, columns=None):
+    """Plot the loss curves (and D(x), D(G(z))) of a run's ``log.csv``; save a PNG when ``path`` is given.
+
+    Returns the matplotlib figure (notebooks show it inline).
+    """
+    import csv
+
+    import matplotlib.pyplot as plt
+
+    with open(log_csv, newline="") as fh:
+        rows = list(csv.DictReader(fh))
+    fig, axes = plt.subplots(1, 2, figsize=(10, 3.2))
+    if rows:
+        steps = [int(r["step"]) for r in rows]
+        losses = columns or [k for k in rows[0] if k.endswith("_loss")]
+        for k in losses:
+            axes[0].plot(steps, [float(r[k]) for r in rows], label=k)
+        for k in ("d_real", "d_fake"):
+            if k in rows[0]:
+                axes[1].plot(steps, [float(r[k]) for r in rows], label=k)
+    axes[0].set(xlabel="step", title="losses")
+    axes[1].set(xlabel="step", title="discriminator outputs")
+    for ax in axes:
+        if ax.lines:
+            ax.legend(fontsize=8)
+    fig.tight_layout()
+    if path is not None:
+        with atomic_path(Path(path), suffix=".png") as tmp:
+            fig.savefig(tmp, dpi=100, format="png")
+    return fig

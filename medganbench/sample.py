@@ -1,0 +1,107 @@
+"""Generate images from a finished (or checkpointed) run folder.
+
+``load_generator(run_dir)`` reloads ``generator.keras`` (plain Keras layers, no custom objects);
+``generate_samples(run_dir, n)`` returns ``uint8`` images ready for ``medganbench.samples.save_samples``.
+Notebook ``03_dcgan_medmnist.ipynb`` samples from its run this way.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+
+from medganbench.errors import MedGanBenchError
+
+
+def run_info(run_dir: str | Path) -> dict:
+    path = Path(run_dir) / "run.json"
+    if not path.is_file():
+        raise MedGanBenchError(f"{run_dir} is not a finished run folder (no run.json); train it first "
+                               f"or finish it with `medganbench train --out {run_dir} --resume`.")
+    return json.loads(path.read_text())
+
+
+def load_generator(run_dir: str | Path, ema: bool = True):
+    """The run's generator as a ``keras.Model``: ``z (B, latent) [, labels (B,)] -> float32 (B,H,W,C) [-1,1]``.
+
+    ``ema=True`` gives the saved ``generator.keras`` (the EMA generator when the run kept one);
+    ``ema=False`` rebuilds the model and loads the raw generator weights from the last checkpoint.
+    """
+    from medganbench.runtime import configure_tensorflow
+
+    run_dir = Path(run_dir)
+    info = run_info(run_dir)
+    configure_tensorflow()
+    if ema or not info.get("ema"):
+        import keras
+
+        path = run_dir / "generator.keras"
+        if not path.is_file():
+            raise MedGanBenchError(f"No generator.keras in {run_dir}; the run did not finish.")
+        return keras.models.load_model(path, compile=False)
+    from medganbench.config import load_config
+    from medganbench.models import model_class
+    from medganbench.train import TrainConfig, list_checkpoints
+
+    cfg = load_config(TrainConfig, run_dir / "config.json")
+    cls = model_class(cfg.model)
+    model = cls(tuple(info["image_shape"]), info["num_classes"], load_config(cls.config_class, run_dir / "model.json"))
+    ckpts = list_checkpoints(run_dir)
+    if not ckpts:
+        raise MedGanBenchError(f"No checkpoint in {run_dir}/checkpoints to read the raw generator from.")
+    with np.load(ckpts[-1][1]) as npz:
+        keys = sorted(k for k in npz.files if k.startswith("net/generator/"))
+        model.generator.set_weights([npz[k] for k in keys])
+    return model.generator
+
+
+def class_balanced_labels(class_counts: dict, n: int, seed: int = 0) -> np.ndarray:
+    """``n`` labels ``int64 (n, 1)`` drawn with the training set's class frequencies."""
+    classes = np.array([int(c) for c in class_counts])
+    p = np.array([class_counts[c] for c in class_counts], dtype=np.float64)
+    return np.random.default_rng(seed).choice(classes, size=n, p=p / p.sum()).reshape(n, 1).astype(np.int64)
+
+
+def parse_labels(text: str | None) -> list[int] | None:
+    """``"0,1"`` -> ``[0, 1]`` (for ``--labels``); None/empty -> None."""
+    if not text:
+        return None
+    try:
+        return [int(t) for t in text.split(",") if t.strip()]
+    except ValueError:
+        raise MedGanBenchError(f"--labels must be comma-separated integers like 0,1; got {text!r}") from None
+
+
+def generate_samples(run_dir: str | Path, n: int, labels=None, seed: int = 0, batch_size: int = 256,
+                     ema: bool = True):
+    """``n`` generated images -> ``(uint8 (n,H,W,C), labels int64 (n,1) or None)``.
+
+    labels (conditional runs): None = drawn with the training set's class balance; a list of classes
+    = cycled through in order (``[0, 1]`` -> 0,1,0,1,...); an array of length ``n`` = used as given.
+    """
+    from medganbench.data.pipeline import to_uint8
+    from medganbench.models.noise_gan import generate_with
+
+    if n < 1:
+        raise MedGanBenchError(f"n must be >= 1, got {n}")
+    info = run_info(run_dir)
+    generator = load_generator(run_dir, ema=ema)
+    noise = np.random.default_rng(seed).standard_normal((n, info["latent_dim"])).astype(np.float32)
+    out_labels = None
+    if info.get("conditional"):
+        k = int(info["num_classes"])
+        if labels is None:
+            out_labels = class_balanced_labels(info["class_counts"], n, seed + 1)
+        else:
+            labels = np.asarray(labels, dtype=np.int64).reshape(-1)
+            out_labels = (labels if len(labels) == n else np.resize(labels, n)).reshape(n, 1)
+        bad = out_labels[(out_labels < 0) | (out_labels >= k)]
+        if bad.size:
+            raise MedGanBenchError(f"label {int(bad[0])} is outside this run's classes 0..{k - 1}")
+    elif labels is not None:
+        raise MedGanBenchError(f"{run_dir} holds an unconditional {info['model']}; it takes no labels.")
+    images = generate_with(generator, noise, None if out_labels is None else out_labels[:, 0].astype(np.int32),
+                           batch_size)
+    return to_uint8(images), out_labels
