@@ -187,16 +187,33 @@ def test_patchgan_receptive_field_is_what_the_network_sees():
 
 
 def test_image_pool_returns_history():
+    import tensorflow as tf
+
     from medganbench.models.cyclegan import ImagePool
 
-    pool = ImagePool(size=4, seed=0)
+    rng = tf.random.Generator.from_seed(0)
+    pool = ImagePool(4, (1, 1, 1))
     first = np.arange(4, dtype=np.float32).reshape(4, 1, 1, 1)
-    assert np.array_equal(pool.query(first), first)  # filling: returned as given
+    assert np.array_equal(pool.query(first, rng).numpy(), first)  # filling: returned as given
     new = np.full((64, 1, 1, 1), 100.0, np.float32)
-    out = pool.query(new)
-    from_history = (out != 100).sum()
-    assert 0 < from_history <= 64 and set(out[out != 100].ravel()) <= set(range(4)) | {100.0}
-    assert np.array_equal(ImagePool(size=0).query(new), new)
+    out = pool.query(new, rng).numpy()
+    from_history = int((out != 100).sum())
+    assert 10 < from_history < 54  # about half come from the history
+    assert set(out.ravel()) <= {0.0, 1.0, 2.0, 3.0, 100.0}
+    assert np.array_equal(ImagePool(0, (1, 1, 1)).query(new, rng), new)
+
+
+def test_generator_file_reloads_without_custom_objects(tmp_path):
+    import keras
+
+    from medganbench.models.translation_blocks import unet_generator
+
+    G = unet_generator(28, 1, base_filters=8)
+    G.save(tmp_path / "g.keras")
+    H = keras.models.load_model(tmp_path / "g.keras")
+    x = np.random.default_rng(0).uniform(-1, 1, (2, 28, 28, 1)).astype("float32")
+    y = np.asarray(H(x))
+    assert np.allclose(y, np.asarray(G(x)), atol=1e-6) and y.min() >= -1 and y.max() <= 1
 
 
 # --- training ---------------------------------------------------------------------------------------
@@ -207,9 +224,10 @@ def test_short_pix2pix_training_lowers_l1_on_real_xrays(tmp_path, medmnist_root)
     cfg = TranslateConfig(task="denoise-xray", steps=40, batch_size=16, log_every=20, train_limit=512)
     state = train_translation(cfg, tmp_path / "run", data_root=medmnist_root, progress=False)
     log = read_log(tmp_path / "run")
-    assert [r["step"] for r in log] == [0, 20, 40]
-    assert log[-1]["val_l1"] < 0.9 * log[0]["val_l1"]
-    assert state["step"] == 40 and (tmp_path / "run" / "grid.png").is_file()
+    assert [r["step"] for r in log] == [20, 40]
+    assert log[-1]["l1"] < log[0]["l1"]  # training L1
+    assert state["val_l1"] < 0.9 * state["val_l1_initial"]  # held-out L1 on real val X-rays
+    assert state["step"] == 40 and list((tmp_path / "run" / "grids").glob("*.png"))
 
 
 def test_cyclegan_trains_and_evaluates_unpaired(tmp_path, medmnist_root, monkeypatch):
@@ -245,7 +263,10 @@ def test_cli_train_resume_and_eval_on_mr(tmp_path, cli, dicom_root):
     cli(*args, check=True)
     args[args.index("--steps") + 1] = "6"  # resume to 6 steps
     cli(*args, check=True)
-    assert [r["step"] for r in map(json.loads, (run / "log.jsonl").read_text().splitlines())] == [0, 2, 4, 6]
+    from medganbench.translate.run import read_log
+
+    assert [r["step"] for r in read_log(run)] == [2, 4, 6]
+    assert [p.name for p in sorted((run / "checkpoints").glob("*.npz"))][-1] == "step_000006.npz"
     out = tmp_path / "eval"
     proc = cli("translate", "eval", "--run", str(run), "--out", str(out), "--dicom", str(dicom_root), check=True)
     assert "gain over best baseline" in proc.stdout

@@ -1,9 +1,10 @@
-"""What pix2pix and CycleGAN share: building, translating in batches, grids, checkpoints, sizes.
+"""What pix2pix and CycleGAN share, on top of :class:`~medganbench.models.base.GANModel`.
 
-A translation model owns Keras networks (``generators``/``discriminators`` dicts) and their
-optimizers; ``train_step(batch)`` performs one update and returns flat float losses;
-``translate(images)`` maps ``float32 [-1, 1] (N,H,W,C)`` through the forward generator.
-Weights are saved with ``tf.train.Checkpoint`` (networks + optimizers, so training resumes exactly).
+They are trained by the same :class:`~medganbench.train.Trainer` as every other model (compiled
+steps, atomic checkpoints, exact resume, logs, grids). Batches are ``{"inputs", "targets"}``
+(``float32 [-1, 1]`` NHWC). Grids show input | output | target side by side (CycleGAN: input |
+translation | cycle reconstruction). Set ``model.grid_source`` (``{"inputs": uint8/float, "targets": ...}``)
+before building the Trainer so the grids use real validation images.
 """
 
 from __future__ import annotations
@@ -12,92 +13,81 @@ from pathlib import Path
 
 import numpy as np
 
+from medganbench.models.base import GANModel
 
-class TranslationModel:
-    config_class: type = object
+
+def _as_model_float(x) -> np.ndarray:
+    x = np.asarray(x)
+    return x.astype(np.float32) / 127.5 - 1.0 if x.dtype == np.uint8 else x.astype(np.float32)
+
+
+class TranslationModel(GANModel):
     paired: bool = True
-
-    def __init__(self, config=None, image_shape=(64, 64, 1), seed: int = 0):
-        import keras
-
-        from medganbench.runtime import configure_tensorflow
-
-        configure_tensorflow()
-        keras.utils.set_random_seed(seed)
-        self.config = config if config is not None else self.config_class()
-        self.image_shape = tuple(int(s) for s in image_shape)
-        self.seed = seed
-        self._step_fn = None
-        self.generators: dict = {}
-        self.discriminators: dict = {}
-        self.build()
-
-    # -- to implement --
-    def build(self) -> None:  # pragma: no cover - abstract
-        raise NotImplementedError
-
-    def train_step(self, batch: dict) -> dict[str, float]:  # pragma: no cover - abstract
-        raise NotImplementedError
-
-    # -- shared --
-    @property
-    def forward_generator(self):
-        return next(iter(self.generators.values()))
+    ema_networks: tuple[str, ...] = ()  # evaluated on the trained weights themselves
+    forward: str = "generator"
+    grid_source: dict | None = None
 
     def translate(self, images, batch_size: int = 64) -> np.ndarray:
         """``float32 [-1, 1] (N,H,W,C)`` -> translated images, same shape and range (inference mode)."""
-        images = np.asarray(images, dtype=np.float32)
-        G = self.forward_generator
+        images = _as_model_float(images)
+        G = self.networks[self.forward]
         out = [np.asarray(G(images[i:i + batch_size], training=False)) for i in range(0, len(images), batch_size)]
         return np.concatenate(out) if out else images.copy()
-
-    def grid_images(self, inputs, targets=None, max_rows: int = 8) -> np.ndarray:
-        """A ``uint8 (rows*H, 3*W, C)`` montage: input | output | target side by side, one case per row.
-
-        ``inputs``/``targets``: float ``[-1, 1]`` ``(N,H,W,C)``. For unpaired models the third
-        column is the cycle reconstruction ``F(G(x))`` when ``targets`` is None.
-        """
-        from medganbench.data.pipeline import to_uint8
-
-        x = np.asarray(inputs, np.float32)[:max_rows]
-        y = self.translate(x)
-        third = np.asarray(targets, np.float32)[:max_rows] if targets is not None else self.reconstruct(x)
-        rows = [np.concatenate([a, b, c], axis=1) for a, b, c in zip(x, y, third)]
-        return to_uint8(np.concatenate(rows, axis=0))
 
     def reconstruct(self, images) -> np.ndarray:
         """Cycle reconstruction (unpaired models); paired models have none."""
         raise NotImplementedError(f"{type(self).__name__} has no backward generator")
 
-    def parameter_count(self) -> dict[str, int]:
-        """Trainable parameters: ``{"generator", "discriminator", "total"}`` (sums over both nets of CycleGAN)."""
-        def count(models):
-            return int(sum(int(np.prod(v.shape)) for m in models.values() for v in m.trainable_weights))
+    def grid_inputs(self, n: int, seed: int) -> dict:
+        src = self.grid_source
+        if src is None:  # no data given: a fixed random batch still shows what the network does
+            rng = np.random.default_rng(seed)
+            x = rng.uniform(-1, 1, (n,) + self.image_shape).astype(np.float32)
+            return {"inputs": x, "targets": None}
+        x = _as_model_float(src["inputs"])[:n]
+        t = src.get("targets")
+        return {"inputs": x, "targets": None if t is None else _as_model_float(t)[:n]}
 
-        g, d = count(self.generators), count(self.discriminators)
+    def grid_images(self, inputs: dict, networks: dict | None = None):
+        """``float32 (N, H, 3W, C)``: input | output | target (unpaired: cycle reconstruction)."""
+        x = inputs["inputs"]
+        y = self.translate(x)
+        third = inputs["targets"] if inputs.get("targets") is not None else (
+            self.reconstruct(x) if not self.paired else np.zeros_like(x))
+        return np.concatenate([x, y, third], axis=2)
+
+    def grid_montage(self, inputs, targets=None, max_rows: int = 8) -> np.ndarray:
+        """A ``uint8 (rows*H, 3*W, C)`` montage: one case per row (input | output | target or cycle)."""
+        from medganbench.data.pipeline import to_uint8
+
+        g = self.grid_images({"inputs": _as_model_float(inputs)[:max_rows],
+                              "targets": None if targets is None else _as_model_float(targets)[:max_rows]})
+        return to_uint8(np.concatenate(list(g), axis=0))
+
+    def parameter_count(self) -> dict[str, int]:
+        """Trainable parameters: ``{"generator", "discriminator", "total"}`` (summed over both of CycleGAN's)."""
+        def count(names):
+            return int(sum(int(np.prod(v.shape)) for n in names for v in self.networks[n].trainable_weights))
+
+        g = count([n for n in self.networks if n.startswith("generator")])
+        d = count([n for n in self.networks if n.startswith("discriminator")])
         return {"generator": g, "discriminator": d, "total": g + d}
 
-    def _checkpoint(self):
-        import tensorflow as tf
-
-        objs = {**self.generators, **self.discriminators}
-        for name in dir(self):
-            if name.endswith("_optimizer"):
-                objs[name] = getattr(self, name)
-        return tf.train.Checkpoint(**objs)
-
-    def save(self, directory: str | Path) -> Path:
-        """Write networks + optimizer state under ``directory`` (returns the checkpoint prefix)."""
-        directory = Path(directory)
-        directory.mkdir(parents=True, exist_ok=True)
-        return Path(self._checkpoint().write(str(directory / "model")))
-
-    def restore(self, directory: str | Path) -> None:
-        """Load what :meth:`save` wrote; raises MedGanBenchError naming the folder if nothing is there."""
+    def restore_weights(self, run_dir: str | Path) -> int:
+        """Load the networks from the newest Trainer checkpoint in ``run_dir``; returns its step."""
         from medganbench.errors import MedGanBenchError
+        from medganbench.train import list_checkpoints
 
-        prefix = Path(directory) / "model"
-        if not Path(str(prefix) + ".index").is_file():
-            raise MedGanBenchError(f"No translation checkpoint in {directory} (expected {prefix}.index).")
-        # Optimizer slots are created lazily; restore them when they are first used.
-        self._checkpoint().read(str(prefix)).expect_partial()
+        found = list_checkpoints(run_dir)
+        if not found:
+            raise MedGanBenchError(f"No checkpoint in {run_dir}/checkpoints; train it with `medganbench translate train`.")
+        step, path = found[-1]
+        with np.load(path) as npz:
+            for name, net in self.networks.items():
+                keys = sorted(k for k in npz.files if k.rsplit("/", 1)[0] == f"net/{name}")
+                if len(keys) != len(net.weights):
+                    raise MedGanBenchError(f"{path}: net/{name} holds {len(keys)} arrays, the model has "
+                                           f"{len(net.weights)}; the checkpoint belongs to another config.")
+                for key, w in zip(keys, net.weights):
+                    w.assign(npz[key])
+        return step

@@ -72,7 +72,10 @@ def unet_generator(size: int, channels: int = 1, base_filters: int = 32, depth: 
     if residual:
         delta = layers.Conv2D(channels, 3, padding="same")(x)
         out = layers.Add()([inputs, delta])
-        out = layers.Activation(lambda t: keras.ops.clip(t, -1.0, 1.0), name="clip")(out)
+        # clip to [-1, 1] with built-in layers only, so generator.keras reloads without custom objects
+        out = layers.Rescaling(1.0, offset=1.0)(out)
+        out = layers.ReLU(max_value=2.0)(out)
+        out = layers.Rescaling(1.0, offset=-1.0, name="clip")(out)
     else:
         out = layers.Conv2D(channels, 3, padding="same", activation="tanh")(x)
     return keras.Model(inputs, out, name=name)

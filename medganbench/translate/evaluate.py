@@ -128,7 +128,7 @@ def evaluate_translation(run_dirs, out: str | Path, *, dicom=None, data_root=Non
         "protocol_version": PROTOCOL_VERSION, "task": "translation", "created": now_iso(),
         "dataset": {"name": _dataset_name(cfg.task), "size": int(cfg.size), "split": "train", "num_classes": None,
                     "channels": 1},
-        "model": {"name": cfg.model, "config": {**json.loads(_read(runs[0][0] / "model_config.json")),
+        "model": {"name": cfg.model, "config": {**json.loads(_read(runs[0][0] / "model.json")),
                                                  "translation_task": cfg.task},
                   "parameter_count": model0.parameter_count(), "conditional": False, "source": "medganbench"},
         "training": {"steps": int(states[0]["step"]), "images_seen": int(states[0]["step"]) * int(states[0]["batch_size"]),

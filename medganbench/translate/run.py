@@ -6,11 +6,13 @@ Python API (the CLI ``medganbench translate train|eval`` calls exactly these)::
     train_translation(TranslateConfig(task="denoise-mr", model="pix2pix", steps=2000, seed=0), "runs/dn0")
     evaluate_translation(["runs/dn0", "runs/dn1"], "runs/dn-eval")   # -> dict, writes result.json
 
-A run folder holds ``config.json`` (the :class:`TranslateConfig`), ``model_config.json``,
-``checkpoint/`` (networks + optimizers), ``state.json`` (last finished step, wall time),
-``log.jsonl`` (losses and val L1 every ``log_every`` steps) and ``grid.png`` (input | output |
-target on val images). Training resumes from ``checkpoint/`` when the folder already holds a
-shorter run with the same config. Notebook 07 walks through it.
+Training uses the kit's :class:`~medganbench.train.Trainer` (the one every GAN uses). A run folder
+holds ``translate.json`` (the :class:`TranslateConfig`), ``config.json`` (the Trainer's config),
+``model.json`` (the model's config), ``checkpoints/`` (atomic; networks, optimizers, RNG, step),
+``log.csv`` (losses every ``log_every`` steps), ``grids/`` (input | output | target on val images),
+``losses.png``, ``run.json`` and ``state.json`` (step, wall time, val L1 before and after).
+Training resumes exactly when the folder already holds a shorter run with the same config.
+Notebook 07 walks through it.
 """
 
 from __future__ import annotations
@@ -62,8 +64,9 @@ def resolve(cfg: TranslateConfig) -> TranslateConfig:
         kind = "paired" if task.paired else "unpaired"
         raise ConfigError(f"Task {task.name!r} is {kind}; model {model!r} is not. "
                           f"Use --model {task.default_model}.")
-    if cfg.steps < 0 or cfg.batch_size < 1:
-        raise ConfigError(f"steps must be >= 0 and batch_size >= 1 (got {cfg.steps}, {cfg.batch_size}).")
+    if cfg.steps < 1 or cfg.batch_size < 1 or cfg.log_every < 1:
+        raise ConfigError(f"steps, batch_size and log_every must be >= 1 (got {cfg.steps}, {cfg.batch_size}, "
+                          f"{cfg.log_every}).")
     return dataclasses.replace(cfg, model=model, size=cfg.size or task.default_size)
 
 
@@ -73,117 +76,118 @@ def _unit_to_model(u8: np.ndarray) -> np.ndarray:
 
 def build_model(cfg: TranslateConfig, model_config: dict | None = None):
     """The (untrained) model of a resolved config; ``model_config`` overrides its config fields."""
+    from medganbench.runtime import configure_tensorflow
+
     cls = _model_class(cfg.model)
-    mcfg = from_dict(cls.config_class, model_config or {})
-    return cls(mcfg, image_shape=(cfg.size, cfg.size, 1), seed=cfg.seed)
+    mcfg = from_dict(cls.config_class, {"seed": cfg.seed, **(model_config or {})})
+    configure_tensorflow()
+    return cls((cfg.size, cfg.size, 1), 0, mcfg)
 
 
 def load_run(run_dir: str | Path):
-    """(config, model with restored weights, state dict) of a finished or interrupted run."""
+    """(config, model with the newest checkpoint's weights, state dict) of a finished or interrupted run."""
     run_dir = Path(run_dir)
-    if not (run_dir / "config.json").is_file():
-        raise MedGanBenchError(f"{run_dir} is not a translation run (no config.json); "
+    if not (run_dir / "translate.json").is_file():
+        raise MedGanBenchError(f"{run_dir} is not a translation run (no translate.json); "
                                "create one with `medganbench translate train`.")
-    cfg = load_config(TranslateConfig, run_dir / "config.json")
-    mcfg = json.loads((run_dir / "model_config.json").read_text())
+    cfg = load_config(TranslateConfig, run_dir / "translate.json")
+    mcfg = json.loads((run_dir / "model.json").read_text())
     mcfg.pop("type", None)
     model = build_model(cfg, mcfg)
-    model.restore(run_dir / "checkpoint")
+    model.restore_weights(run_dir)
     state = json.loads((run_dir / "state.json").read_text())
     return cfg, model, state
 
 
+def training_arrays(train, seed: int) -> dict[str, np.ndarray]:
+    """The Trainer's equal-length arrays ``{"inputs", "targets"}`` (uint8).
+
+    Paired: row ``i`` of both. Unpaired: the smaller domain is repeated in a seeded random order up
+    to the size of the larger one; the Trainer shuffles rows each epoch, and no correspondence
+    between the two images of a row is assumed by CycleGAN.
+    """
+    a, b = train.inputs, train.targets
+    if train.paired:
+        return {"inputs": a, "targets": b}
+    rng = np.random.default_rng([seed, 7])
+    n = max(len(a), len(b))
+    ia = np.resize(rng.permutation(len(a)), n)
+    ib = np.resize(rng.permutation(len(b)), n)
+    return {"inputs": a[ia], "targets": b[ib]}
+
+
 def train_translation(cfg: TranslateConfig, out: str | Path, *, dicom=None, data_root=None,
                       model_config: dict | None = None, progress: bool = True) -> dict:
-    """Train ``cfg.model`` on ``cfg.task``'s training pairs; write the run folder ``out``; return its state.
+    """Train ``cfg.model`` on ``cfg.task``'s training pairs with the kit's Trainer; return the run's state.
 
-    Batches are drawn with replacement-free shuffles per epoch (paired) or independently from both
-    domains (unpaired), seeded by ``cfg.seed``. Every ``log_every`` steps: a log line with the losses
-    and the L1 error on (up to 64) val images, and a checkpoint (Ctrl-C keeps the last one).
+    Writes the run folder ``out`` (see the module docstring); the Trainer writes ``checkpoints/``,
+    ``log.csv``, ``grids/`` (input | output | target on val images), ``losses.png`` and ``run.json``.
+    The L1 error on (up to 64) val images is measured before and after and kept in ``state.json``.
+    Running again on the same folder with more ``steps`` resumes exactly from the last checkpoint.
     """
+    from medganbench.train import TrainConfig, Trainer
     from medganbench.translate.tasks import build_pairs
 
     cfg = resolve(cfg)
     out = Path(out)
-    out.mkdir(parents=True, exist_ok=True)
-    model = build_model(cfg, model_config)
-    start, wall = 0, 0.0
-    if (out / "state.json").is_file():
-        old = load_config(TranslateConfig, out / "config.json")
+    resuming = (out / "state.json").is_file()
+    if resuming:
+        old = load_config(TranslateConfig, out / "translate.json")
         if dataclasses.replace(old, steps=cfg.steps) != cfg:
             raise MedGanBenchError(f"{out} holds a run with a different config; choose another --out.")
-        state = json.loads((out / "state.json").read_text())
-        model.restore(out / "checkpoint")
-        start, wall = int(state["step"]), float(state["wall_time_s"])
-    save_config(cfg, out / "config.json")
-    save_config(model.config, out / "model_config.json")
-
+        saved = json.loads((out / "model.json").read_text())
+        saved.pop("type", None)
+        model_config = {**saved, **(model_config or {})}
     train = build_pairs(cfg.task, "train", size=cfg.size, seed=cfg.seed, dicom=dicom, data_root=data_root,
                         limit=cfg.train_limit)
     val = build_pairs(cfg.task, "val", size=cfg.size, dicom=dicom, data_root=data_root, limit=64)
-    a, b = _unit_to_model(train.inputs), _unit_to_model(train.targets)
+    arrays = training_arrays(train, cfg.seed)
+    bs = min(cfg.batch_size, len(arrays["inputs"]))
+    model = build_model(cfg, model_config)
+    model.grid_source = {"inputs": val.inputs[:8], "targets": val.targets[:8] if val.paired else None}
+    tcfg = TrainConfig(model=cfg.model, dataset=cfg.task, size=int(cfg.size), steps=cfg.steps, batch_size=bs,
+                       seed=cfg.seed, out=str(out), resume=resuming, log_every=cfg.log_every,
+                       sample_every=max(cfg.log_every, cfg.steps // 4), checkpoint_every=cfg.log_every,
+                       ema_decay=0.0, grid_size=int(min(8, len(val))), progress=progress)
     val_a, val_b = _unit_to_model(val.inputs), _unit_to_model(val.targets)
-    rng = np.random.default_rng([cfg.seed, start])
-    bs = min(cfg.batch_size, len(a), len(b))
-
-    def batch():
-        ia = rng.integers(len(a), size=bs)
-        ib = ia if train.paired else rng.integers(len(b), size=bs)
-        return {"inputs": a[ia], "targets": b[ib]}
 
     def val_l1() -> float:
         if train.paired:
             return float(np.mean(np.abs(model.translate(val_a) - val_b)))
         return float(np.mean(np.abs(model.reconstruct(val_a) - val_a)))
 
-    def checkpoint(step: int, losses: dict | None):
-        model.save(out / "checkpoint")
-        atomic_write_text(out / "state.json", json.dumps(
-            {"step": step, "steps": cfg.steps, "wall_time_s": round(wall, 3), "images_seen": step * bs,
-             "batch_size": bs, "n_train": int(len(a)), "n_train_targets": int(len(b)),
-             "val_l1": val_l1(), "last_losses": losses}, indent=2))
-
-    from tqdm.auto import tqdm
-
-    bar = tqdm(range(start, cfg.steps), desc=f"{cfg.model} {cfg.task}", disable=not progress, initial=start,
-               total=cfg.steps)
-    losses = None
-    step = start
-    if start == 0:
-        checkpoint(0, None)
-        _log(out, {"step": 0, "val_l1": val_l1()})
-    try:
-        for step in bar:
-            t0 = time.perf_counter()
-            losses = model.train_step(batch())
-            wall += time.perf_counter() - t0
-            done = step + 1
-            if done % cfg.log_every == 0 or done == cfg.steps:
-                checkpoint(done, losses)
-                _log(out, {"step": done, **losses, "val_l1": json.loads((out / "state.json").read_text())["val_l1"]})
-                bar.set_postfix({k: f"{v:.3f}" for k, v in losses.items() if k in ("l1", "cycle_loss")})
-    except KeyboardInterrupt:
-        bar.close()
-        raise
-    _save_grid(model, val_a, val_b if train.paired else None, out / "grid.png")
-    return json.loads((out / "state.json").read_text())
-
-
-def _log(out: Path, record: dict) -> None:
-    with open(out / "log.jsonl", "a") as fh:
-        fh.write(json.dumps(record) + "\n")
-
-
-def _save_grid(model, inputs, targets, path: Path) -> None:
-    from medganbench.translate.plots import save_png
-
-    save_png(model.grid_images(inputs, targets, max_rows=6), path)
+    trainer = Trainer(model, arrays, tcfg, out)
+    out.mkdir(parents=True, exist_ok=True)
+    state = json.loads((out / "state.json").read_text()) if resuming else {}
+    if resuming:
+        trainer.restore_latest()
+    else:
+        state = {"val_l1_initial": val_l1(), "wall_time_s": 0.0}
+    save_config(cfg, out / "translate.json")
+    save_config(tcfg, out / "config.json")
+    save_config(model.config, out / "model.json")
+    t0 = time.perf_counter()
+    trainer.fit()
+    step = int(trainer.step.numpy())
+    state.update({"step": step, "steps": cfg.steps, "batch_size": bs, "images_seen": step * bs,
+                  "wall_time_s": round(float(state.get("wall_time_s", 0.0)) + time.perf_counter() - t0, 3),
+                  "n_train": int(len(train.inputs)), "n_train_targets": int(len(train.targets)),
+                  "val_l1": val_l1(), "interrupted": bool(trainer.interrupted)})
+    atomic_write_text(out / "state.json", json.dumps(state, indent=2))
+    if trainer.interrupted:
+        raise KeyboardInterrupt
+    return state
 
 
 def read_log(run_dir: str | Path) -> list[dict]:
-    """The run's log lines (dicts with ``step`` and losses / ``val_l1``)."""
-    path = Path(run_dir) / "log.jsonl"
-    return [json.loads(line) for line in path.read_text().splitlines() if line.strip()] if path.is_file() else []
+    """The Trainer's log rows of a run (dicts of floats: ``step``, losses, ``l1`` or ``cycle_loss``, ...)."""
+    import csv
+
+    path = Path(run_dir) / "log.csv"
+    if not path.is_file():
+        return []
+    with open(path, newline="") as fh:
+        return [{k: float(v) if v not in ("", None) else None for k, v in row.items()} for row in csv.DictReader(fh)]
 
 
 # --- evaluation ----------------------------------------------------------------------------------
