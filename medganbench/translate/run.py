@@ -41,7 +41,8 @@ class TranslateConfig:
     seed: int = field(default=0, metadata={"help": "seed of weights, batches and training noise"})
     size: Optional[int] = field(default=None, metadata={"help": "image side: 64 or 128 for MR tasks, 28 for X-ray"})
     train_limit: Optional[int] = field(default=None, metadata={"help": "use only this many training images"})
-    log_every: int = field(default=50, metadata={"help": "steps between log lines and checkpoints"})
+    log_every: int = field(default=50, metadata={"help": "steps between log lines"})
+    checkpoint_every: int = field(default=500, metadata={"help": "steps between checkpoints (and the last step)"})
 
 
 def _model_class(name: str):
@@ -147,7 +148,7 @@ def train_translation(cfg: TranslateConfig, out: str | Path, *, dicom=None, data
     model.grid_source = {"inputs": val.inputs[:8], "targets": val.targets[:8] if val.paired else None}
     tcfg = TrainConfig(model=cfg.model, dataset=cfg.task, size=int(cfg.size), steps=cfg.steps, batch_size=bs,
                        seed=cfg.seed, out=str(out), resume=resuming, log_every=cfg.log_every,
-                       sample_every=max(cfg.log_every, cfg.steps // 4), checkpoint_every=cfg.log_every,
+                       sample_every=max(cfg.steps // 4, 100), checkpoint_every=cfg.checkpoint_every,
                        ema_decay=0.0, grid_size=int(min(8, len(val))), progress=progress)
     val_a, val_b = _unit_to_model(val.inputs), _unit_to_model(val.targets)
 
