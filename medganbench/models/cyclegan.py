@@ -133,6 +133,7 @@ class CycleGAN(TranslationModel):
         cfg = self.config
         G, F = self.networks["generator"], self.networks["generator_ba"]
         DA, DB = self.networks["discriminator_a"], self.networks["discriminator_b"]
+        self.check_batch(batch)
         real_a, real_b = batch["inputs"], batch["targets"]
         with tf.GradientTape(persistent=True) as tape:
             fake_b, fake_a = G(real_a, training=True), F(real_b, training=True)

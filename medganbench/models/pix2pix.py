@@ -53,6 +53,7 @@ class Pix2Pix(TranslationModel):
 
         cfg = self.config
         G, D = self.generator, self.discriminator
+        self.check_batch(batch)
         inputs, targets = batch["inputs"], batch["targets"]
         with tf.GradientTape() as g_tape, tf.GradientTape() as d_tape:
             fake = G(inputs, training=True)

@@ -27,6 +27,15 @@ class TranslationModel(GANModel):
     forward: str = "generator"
     grid_source: dict | None = None
 
+    def check_batch(self, batch: dict) -> None:
+        """Translation models train on ``{"inputs", "targets"}``; a generation batch gets a clear error."""
+        if "inputs" not in batch or "targets" not in batch:
+            from medganbench.errors import ConfigError
+
+            raise ConfigError(f"{type(self).__name__} is a translation model and trains on (input, target) "
+                              f"images, not on a generation data set (got keys {sorted(batch)}); use "
+                              "`medganbench translate train --task ...`.")
+
     def translate(self, images, batch_size: int = 64) -> np.ndarray:
         """``float32 [-1, 1] (N,H,W,C)`` -> translated images, same shape and range (inference mode)."""
         images = _as_model_float(images)
