@@ -30,6 +30,7 @@ import os
 import re
 import sys
 import time
+import zipfile
 from pathlib import Path
 from typing import Literal, Optional
 
@@ -303,7 +304,7 @@ class Trainer:
         for step, path in reversed(list_checkpoints(self.run_dir)):
             try:
                 return self.restore_checkpoint(path)
-            except (OSError, ValueError, EOFError, KeyError) as exc:
+            except (OSError, ValueError, EOFError, KeyError, zipfile.BadZipFile) as exc:
                 print(f"medganbench: skipping unreadable checkpoint {path}: {exc}", file=sys.stderr)
         return None
 

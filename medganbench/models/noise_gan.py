@@ -178,7 +178,9 @@ def _compiled_generate(generator):
         _COMPILED = weakref.WeakKeyDictionary()
     fn = _COMPILED.get(generator)
     if fn is None:
-        @tf.function(reduce_retracing=True)
+        spec = [tf.TensorSpec((None,) + tuple(t.shape[1:]), t.dtype) for t in generator.inputs]
+
+        @tf.function(input_signature=spec)
         def fn(*args):
             return tf.cast(generator(list(args) if len(args) > 1 else args[0], training=False), tf.float32)
 
