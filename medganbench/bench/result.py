@@ -84,7 +84,7 @@ def _accelerator() -> str | None:
     if not exe:
         return None
     try:
-        out = subprocess.run([exe, "--query-gpu=name", "--format=csv,noheader"], capture_output=True,
+        out = subprocess.run([exe, "--query-gpu=name", "--format=csv,noheader"], check=False, capture_output=True,
                              text=True, timeout=10)
     except (OSError, subprocess.SubprocessError):
         return None
@@ -207,9 +207,9 @@ def _consistency_problems(r: dict) -> list[str]:
         if all(isinstance(v, int) for v in (steps, seen, bs)) and seen != steps * bs:
             p.append(f"training.images_seen={seen} is not steps*batch_size={steps}*{bs}.")
     pc = _get(r, "model", "parameter_count")
-    if isinstance(pc, dict) and all(isinstance(pc.get(k), int) for k in ("generator", "discriminator", "total")):
-        if pc["total"] != pc["generator"] + pc["discriminator"]:
-            p.append(f"model.parameter_count.total={pc['total']} is not generator+discriminator.")
+    if isinstance(pc, dict) and all(isinstance(pc.get(k), int) for k in ("generator", "discriminator", "total")) \
+            and pc["total"] != pc["generator"] + pc["discriminator"]:
+        p.append(f"model.parameter_count.total={pc['total']} is not generator+discriminator.")
     task = r.get("task")
     blocks = r.get("metrics") if isinstance(r.get("metrics"), dict) else {}
     for kind, groups in blocks.items():

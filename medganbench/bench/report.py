@@ -1,0 +1,128 @@
+"""What a person looks at after a benchmark: a sample grid PNG and a short Markdown report."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+
+from medganbench.io import atomic_path, atomic_write_text
+
+
+def save_sample_grid(images: np.ndarray, path: str | Path, labels: np.ndarray | None = None, *,
+                     per_class: int = 8, max_images: int = 64, title: str | None = None,
+                     class_names: list[str] | None = None) -> Path:
+    """PNG grid of generated images.
+
+    images: ``uint8`` ``(N, H, W)`` or ``(N, H, W, C)``; labels: optional ``(N,)``/``(N, 1)`` ints. With labels,
+    one row per class (``per_class`` images each, class shown on the left); else up to ``max_images`` images.
+    """
+    import matplotlib
+
+    matplotlib.use("Agg", force=False)
+    import matplotlib.pyplot as plt
+
+    images = np.asarray(images)
+    if images.ndim == 4 and images.shape[-1] == 1:
+        images = images[..., 0]
+    rows: list[tuple[str, np.ndarray]] = []
+    if labels is not None and len(labels):
+        lab = np.asarray(labels).reshape(len(labels), -1)[:, 0]
+        for c in np.unique(lab):
+            name = class_names[int(c)] if class_names and 0 <= int(c) < len(class_names) else f"class {int(c)}"
+            rows.append((name, images[lab == c][:per_class]))
+    else:
+        n = min(len(images), max_images)
+        cols = int(np.ceil(np.sqrt(n)))
+        rows = [("", images[i:i + cols]) for i in range(0, n, cols)]
+    ncols = max(len(r[1]) for r in rows)
+    fig, axes = plt.subplots(len(rows), ncols, figsize=(ncols * 0.9 + 0.6, len(rows) * 0.9 + 0.4),
+                             squeeze=False, dpi=100)
+    for r, (name, imgs) in enumerate(rows):
+        for c in range(ncols):
+            ax = axes[r][c]
+            ax.set_xticks([])
+            ax.set_yticks([])
+            for s in ax.spines.values():
+                s.set_visible(False)
+            if c < len(imgs):
+                ax.imshow(imgs[c], cmap="gray" if imgs[c].ndim == 2 else None, vmin=0, vmax=255)
+            if c == 0 and name:
+                ax.set_ylabel(name, fontsize=8)
+    if title:
+        fig.suptitle(title, fontsize=9)
+    fig.tight_layout()
+    path = Path(path)
+    with atomic_path(path, suffix=".png") as tmp:
+        fig.savefig(tmp, format="png")
+    plt.close(fig)
+    return path
+
+
+def _fmt(v) -> str:
+    if v is None:
+        return "–"
+    if isinstance(v, float):
+        return f"{v:.4g}"
+    return str(v)
+
+
+def render_report(result: dict) -> str:
+    """A short Markdown summary of a result: what was run, every metric group, what was skipped and why."""
+    ds, model, training = result["dataset"], result["model"], result.get("training")
+    lines = [f"# {model['name']} on {ds['name']} ({ds['size']}×{ds['size']})", "",
+             f"- protocol {result['protocol_version']}, task {result['task']}, created {result['created']}",
+             (f"- evaluation spec `{result['eval_spec_hash'][:12]}`: {result['eval_spec']['sample_count']} samples "
+             f"against the `{result['eval_spec']['reference_split']}` split")]
+    if training:
+        lines.append(f"- training: budget `{training.get('budget')}`, {training['steps']} steps, "
+                     f"{training['images_seen']} images seen, {training['wall_time_s']:.0f} s wall time")
+    else:
+        lines.append("- samples made outside the kit (no training record)")
+    pc = model.get("parameter_count") or {}
+    if pc.get("total") is not None:
+        lines.append(f"- parameters: generator {pc.get('generator')}, discriminator {pc.get('discriminator')}")
+    hw = result["hardware"]
+    lines.append(f"- hardware: {hw.get('processor')} × {hw.get('cpu_count')} cores, accelerator "
+                 f"{hw.get('accelerator') or 'none'}")
+    lines.append("")
+    gen = result["metrics"].get("generation")
+    if gen:
+        def v(group, key):
+            g = gen.get(group) or {}
+            return (g.get("values") or {}).get(key) if g.get("status") == "ok" else None
+
+        lines += ["## Headline", "", "| what | value |", "|---|---:|",
+                  (f"| domain FID [95% CI] | {_fmt(v('domain', 'fid'))} [{_fmt(v('domain', 'fid_ci_low'))}, "
+                  f"{_fmt(v('domain', 'fid_ci_high'))}] |"),
+                  f"| real-vs-real FID floor (same n) | {_fmt(v('domain', 'fid_floor'))} |",
+                  f"| domain KID | {_fmt(v('domain', 'kid_mean'))} ± {_fmt(v('domain', 'kid_std'))} |",
+                  f"| precision / recall | {_fmt(v('domain', 'precision'))} / {_fmt(v('domain', 'recall'))} |",
+                  f"| Inception FID | {_fmt(v('inception', 'fid'))} |",
+                  (f"| near-copy fraction | {_fmt(v('memorization', 'near_copy_fraction'))} "
+                  f"(memorized: {_fmt(v('memorization', 'memorized'))}) |"),
+                  (f"| augmentation AUC gain ({_fmt(v('augmentation', 'headline_regime'))}) | "
+                  f"{_fmt(v('augmentation', 'auc_gain_mean'))} ± {_fmt(v('augmentation', 'auc_gain_std'))} |"),
+                  "", "Every value below; `–` = not computed (the reason is given).", ""]
+    for groups in result["metrics"].values():
+        for name, g in groups.items():
+            lines.append(f"## {name}")
+            lines.append("")
+            if g.get("status") != "ok":
+                lines += [f"Skipped: {g.get('reason')}", ""]
+                continue
+            meta = [f"{k}: {g[k]}" for k in ("extractor_id", "n_generated", "n_reference") if g.get(k) is not None]
+            if meta:
+                lines += ["_" + ", ".join(meta) + "_", ""]
+            lines += ["| metric | value |", "|---|---:|"]
+            lines += [f"| {k} | {_fmt(v)} |" for k, v in g["values"].items()]
+            lines.append("")
+    arts = result.get("artifacts") or {}
+    pics = [(k, v) for k, v in arts.items() if v and str(v).endswith(".png")]
+    for k, v in pics:
+        lines += [f"![{k}]({v})", ""]
+    return "\n".join(lines)
+
+
+def write_report(result: dict, path: str | Path) -> Path:
+    return atomic_write_text(path, render_report(result))

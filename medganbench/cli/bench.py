@@ -1,0 +1,69 @@
+"""``medganbench bench`` (train + sample + evaluate under a budget) and ``medganbench eval`` (outside samples)."""
+
+from __future__ import annotations
+
+import argparse
+import json
+
+from medganbench.config import add_dataclass_arguments, dataclass_from_args
+
+
+def _summary(path) -> None:
+    from medganbench.bench.result import load_result
+
+    r = load_result(path)
+    dom = r["metrics"]["generation"]["domain"]
+    vals = dom.get("values") or {}
+    print(f"wrote {path}")
+    print(f"  eval spec {r['eval_spec_hash'][:12]}  samples {r['samples']['count']}")
+    for name, g in r["metrics"]["generation"].items():
+        if g["status"] != "ok":
+            print(f"  {name:<13} skipped: {g['reason'][:150]}")
+    keys = ("fid", "fid_ci_low", "fid_ci_high", "fid_floor", "kid_mean", "precision", "recall")
+    print("  domain " + json.dumps({k: vals.get(k) for k in keys}))
+    mem = r["metrics"]["generation"]["memorization"]
+    if mem["status"] == "ok":
+        print(f"  near-copy fraction {mem['values'].get('near_copy_fraction')}")
+    aug = r["metrics"]["generation"]["augmentation"]
+    if aug["status"] == "ok":
+        print(f"  augmentation AUC gain {aug['values'].get('auc_gain_mean')} ± {aug['values'].get('auc_gain_std')}")
+
+
+def _bench(args: argparse.Namespace) -> int:
+    from medganbench.bench.protocol import BenchConfig, run_benchmark
+
+    cfg = dataclass_from_args(BenchConfig, args)
+    _summary(run_benchmark(cfg))
+    return 0
+
+
+def _eval(args: argparse.Namespace) -> int:
+    from medganbench.bench.protocol import EvalConfig, evaluate_samples
+
+    cfg = dataclass_from_args(EvalConfig, args)
+    if not cfg.samples:
+        from medganbench.errors import ConfigError
+
+        raise ConfigError("eval needs --samples FILE.npz (uint8 'images' and, for conditional models, 'labels').")
+    submission = {"name": cfg.model_name, **({"author": cfg.author} if cfg.author else {})}
+    path = evaluate_samples(cfg.samples, cfg.dataset, cfg.size, cfg.out, seed=cfg.seed, budget=cfg.budget,
+                            augmentation=cfg.augmentation, inception=cfg.inception,
+                            inception_weights=cfg.inception_weights, model_name=cfg.model_name,
+                            submission=submission, progress=cfg.progress)
+    _summary(path)
+    return 0
+
+
+def add_commands(sub) -> None:
+    from medganbench.bench.protocol import BenchConfig, EvalConfig
+
+    b = sub.add_parser("bench", help="benchmark a model: train, sample, evaluate, write result.json",
+                       description="Train a registered model under a budget, sample, evaluate every metric and "
+                                   "write OUT/result.json, samples.npz, samples.png, memorization.png, report.md.")
+    add_dataclass_arguments(b, BenchConfig, group_title="benchmark")
+    b.set_defaults(func=_bench)
+    e = sub.add_parser("eval", help="evaluate a samples file made elsewhere (outside submissions)",
+                       description="Evaluate a samples npz (uint8 'images', optional 'labels') and write "
+                                   "OUT/result.json in the benchmark's format.")
+    add_dataclass_arguments(e, EvalConfig, group_title="evaluation")
+    e.set_defaults(func=_eval)

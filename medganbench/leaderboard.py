@@ -1,0 +1,298 @@
+"""The leaderboard: ``leaderboard/submissions/*.json`` (result files) -> ``LEADERBOARD.md``, a CSV and a plot.
+
+Rules (docs/benchmark.md):
+- a submission is a ``result.json`` (:mod:`medganbench.bench.result`); an invalid one is never ranked and is
+  listed under "Rejected" with every problem;
+- results are grouped per data set and size, then per ``eval_spec_hash``: two results with different evaluation
+  specs (extractor weights, preprocessing, sample count, reference split, seeds) are never ranked together;
+- within a table, rows are sorted by FID in the kit's domain feature space (lower is better; ties by KID).
+
+Usage::
+
+    problems = validate_submission("leaderboard/submissions/x.json", samples="x.npz")
+    paths = build_leaderboard("leaderboard")   # {'markdown': ..., 'csv': ..., 'plot': ...}
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import math
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+
+from medganbench.bench.result import load_result, validate_result
+from medganbench.errors import MedGanBenchError
+from medganbench.io import atomic_path, atomic_write_text, sha256_file
+
+#: Columns of the CSV and (most of) the Markdown tables; values come from :func:`row_from_result`.
+COLUMNS = ("dataset", "size", "eval_spec_hash", "rank", "model", "submitter", "source", "budget", "steps",
+           "images_seen", "wall_time_s", "sample_count", "domain_fid", "domain_fid_ci_low", "domain_fid_ci_high",
+           "domain_kid_mean", "domain_precision", "domain_recall", "inception_fid", "near_copy_fraction",
+           "augmentation_auc_gain", "augmentation_auc_gain_std", "file")
+
+#: Default tolerance when recomputing the metrics of a submission from its samples file.
+DEFAULT_RTOL = 0.01
+DEFAULT_ATOL = 1e-3
+RECOMPUTED_KEYS = ("fid", "kid_mean", "precision", "recall")
+
+
+def _val(result: dict, group: str, key: str):
+    g = (result.get("metrics") or {}).get(result.get("task", "generation"), {}).get(group) or {}
+    if g.get("status") != "ok":
+        return None
+    v = (g.get("values") or {}).get(key)
+    return v if isinstance(v, (int, float)) and not isinstance(v, bool) else None
+
+
+def row_from_result(result: dict, file: str = "") -> dict:
+    """One leaderboard row (flat dict, keys = :data:`COLUMNS`, missing values None)."""
+    training = result.get("training") or {}
+    model = result.get("model") or {}
+    sub = result.get("submission") or {}
+    return {
+        "dataset": result["dataset"]["name"], "size": result["dataset"]["size"],
+        "eval_spec_hash": result["eval_spec_hash"], "rank": None,
+        "model": model.get("name"), "submitter": sub.get("author") or sub.get("name") or "",
+        "source": model.get("source", "medganbench"), "budget": training.get("budget"),
+        "steps": training.get("steps"), "images_seen": training.get("images_seen"),
+        "wall_time_s": training.get("wall_time_s"), "sample_count": result["eval_spec"]["sample_count"],
+        "domain_fid": _val(result, "domain", "fid"),
+        "domain_fid_ci_low": _val(result, "domain", "fid_ci_low"),
+        "domain_fid_ci_high": _val(result, "domain", "fid_ci_high"),
+        "domain_kid_mean": _val(result, "domain", "kid_mean"),
+        "domain_precision": _val(result, "domain", "precision"),
+        "domain_recall": _val(result, "domain", "recall"),
+        "inception_fid": _val(result, "inception", "fid"),
+        "near_copy_fraction": _val(result, "memorization", "near_copy_fraction"),
+        "augmentation_auc_gain": _val(result, "augmentation", "auc_gain_mean"),
+        "augmentation_auc_gain_std": _val(result, "augmentation", "auc_gain_std"),
+        "file": file,
+    }
+
+
+def _sort_key(row: dict):
+    inf = math.inf
+    fid = row["domain_fid"]
+    kid = row["domain_kid_mean"]
+    return (fid if fid is not None else inf, kid if kid is not None else inf, str(row["model"]))
+
+
+@dataclass
+class Collected:
+    rows: list[dict]
+    rejected: dict[str, list[str]]  # file name -> problems
+
+
+def collect(submissions: str | Path) -> Collected:
+    """Read and validate every ``*.json`` under ``submissions``; rank valid ones within their spec group."""
+    folder = Path(submissions)
+    if not folder.is_dir():
+        raise MedGanBenchError(f"No submissions folder at {folder}; put result.json files in it.")
+    rows, rejected = [], {}
+    for path in sorted(folder.glob("*.json")):
+        try:
+            result = load_result(path)
+        except MedGanBenchError as exc:
+            rejected[path.name] = [str(exc)]
+            continue
+        problems = validate_result(result)
+        if problems:
+            rejected[path.name] = problems
+            continue
+        rows.append(row_from_result(result, file=path.name))
+    groups: dict[tuple, list[dict]] = {}
+    for row in rows:
+        groups.setdefault((row["dataset"], row["size"], row["eval_spec_hash"]), []).append(row)
+    ranked = []
+    for key in sorted(groups, key=lambda k: (k[0], k[1], -len(groups[k]), k[2])):
+        group = sorted(groups[key], key=_sort_key)
+        for i, row in enumerate(group, 1):
+            row["rank"] = i
+        ranked.extend(group)
+    return Collected(ranked, rejected)
+
+
+def _fmt(v, digits=3) -> str:
+    if v is None:
+        return "–"
+    if isinstance(v, float):
+        if abs(v) >= 100:
+            return f"{v:.1f}"
+        return f"{v:.{digits}f}"
+    return str(v)
+
+
+def render_markdown(collected: Collected, link_prefix: str = "submissions/") -> str:
+    """The leaderboard as Markdown: one section per data set and size, one table per evaluation spec."""
+    out = ["# medganbench leaderboard", "",
+           "Generated by `medganbench leaderboard build` from `leaderboard/submissions/*.json`; do not edit by hand.",
+           ("Rows are ranked by FID in the kit's domain feature space (lower is better). Results evaluated under "
+           "different evaluation specs (extractor weights, preprocessing, sample count, reference split, seeds) "
+           "are in separate tables and never ranked against each other. See docs/benchmark.md."), ""]
+    by_ds: dict[tuple, dict[str, list[dict]]] = {}
+    for row in collected.rows:
+        by_ds.setdefault((row["dataset"], row["size"]), {}).setdefault(row["eval_spec_hash"], []).append(row)
+    if not by_ds:
+        out += ["_No valid submissions yet._", ""]
+    for (ds, size), specs in sorted(by_ds.items()):
+        out += [f"## {ds} ({size}×{size})", ""]
+        for spec, rows in specs.items():
+            n = rows[0]["sample_count"]
+            out += [f"### Evaluation spec `{spec[:12]}` ({n} samples)", "",
+                    ("| # | model | submitter | budget | steps | domain FID [95% CI] | domain KID | precision | recall "
+                    "| Inception FID | near copies | aug. gain (AUC) | result |"),
+                    "|---:|---|---|---|---:|---|---:|---:|---:|---:|---:|---|---|"]
+            for r in rows:
+                fid = _fmt(r["domain_fid"], 2)
+                if r["domain_fid_ci_low"] is not None and r["domain_fid_ci_high"] is not None:
+                    fid += f" [{_fmt(r['domain_fid_ci_low'], 2)}, {_fmt(r['domain_fid_ci_high'], 2)}]"
+                gain = _fmt(r["augmentation_auc_gain"], 3)
+                if r["augmentation_auc_gain"] is not None and r["augmentation_auc_gain_std"] is not None:
+                    gain += f" ± {_fmt(r['augmentation_auc_gain_std'], 3)}"
+                out.append(
+                    f"| {r['rank']} | {r['model']} | {r['submitter'] or '–'} | {r['budget'] or 'external'} "
+                    f"| {_fmt(r['steps'])} | {fid} | {_fmt(r['domain_kid_mean'], 4)} | {_fmt(r['domain_precision'])} "
+                    f"| {_fmt(r['domain_recall'])} | {_fmt(r['inception_fid'], 2)} | {_fmt(r['near_copy_fraction'])} "
+                    f"| {gain} | [{r['file']}]({link_prefix}{r['file']}) |")
+            out.append("")
+    if collected.rejected:
+        out += ["## Rejected submissions", ""]
+        for name, problems in sorted(collected.rejected.items()):
+            out.append(f"- `{name}`:")
+            out += [f"  - {p}" for p in problems]
+        out.append("")
+    return "\n".join(out)
+
+
+def render_csv(collected: Collected) -> str:
+    buf = io.StringIO()
+    writer = csv.DictWriter(buf, fieldnames=list(COLUMNS), lineterminator="\n")
+    writer.writeheader()
+    for row in collected.rows:
+        writer.writerow({k: ("" if row[k] is None else row[k]) for k in COLUMNS})
+    return buf.getvalue()
+
+
+def plot_fid_vs_gain(collected: Collected, path: str | Path) -> Path:
+    """PNG: domain FID (x) against augmentation AUC gain (y), one marker per result, per data set."""
+    import matplotlib
+
+    matplotlib.use("Agg", force=False)
+    import matplotlib.pyplot as plt
+
+    fig, ax = plt.subplots(figsize=(6, 4.2), dpi=110)
+    by_ds: dict[str, list[dict]] = {}
+    for row in collected.rows:
+        by_ds.setdefault(f"{row['dataset']} {row['size']}px · spec {row['eval_spec_hash'][:6]}", []).append(row)
+    plotted = 0
+    for label, rows in sorted(by_ds.items()):
+        pts = [r for r in rows if r["domain_fid"] is not None and r["augmentation_auc_gain"] is not None]
+        if not pts:
+            continue
+        xs = [r["domain_fid"] for r in pts]
+        ys = [r["augmentation_auc_gain"] for r in pts]
+        errs = [r["augmentation_auc_gain_std"] or 0.0 for r in pts]
+        ax.errorbar(xs, ys, yerr=errs, fmt="o", capsize=3, label=label)
+        for r in pts:
+            ax.annotate(str(r["model"]), (r["domain_fid"], r["augmentation_auc_gain"]), fontsize=8,
+                        xytext=(4, 4), textcoords="offset points")
+        plotted += len(pts)
+    ax.axhline(0.0, color="grey", lw=0.8, ls="--")
+    ax.set_xlabel("FID, domain features (lower = closer to real)")
+    ax.set_ylabel("augmentation gain, test AUC (real+synthetic − real)")
+    ax.set_title("Does a better FID buy a better classifier?")
+    if plotted:
+        ax.legend(fontsize=7)
+    else:
+        ax.text(0.5, 0.5, "no result has both FID and augmentation gain", ha="center", va="center",
+                transform=ax.transAxes)
+    fig.tight_layout()
+    path = Path(path)
+    with atomic_path(path, suffix=".png") as tmp:
+        fig.savefig(tmp, format="png")
+    plt.close(fig)
+    return path
+
+
+def build_leaderboard(root: str | Path = "leaderboard") -> dict[str, Path]:
+    """Write ``root/LEADERBOARD.md``, ``root/leaderboard.csv`` and ``root/fid_vs_gain.png``."""
+    root = Path(root)
+    collected = collect(root / "submissions")
+    md = atomic_write_text(root / "LEADERBOARD.md", render_markdown(collected))
+    csv_path = atomic_write_text(root / "leaderboard.csv", render_csv(collected))
+    png = plot_fid_vs_gain(collected, root / "fid_vs_gain.png")
+    return {"markdown": md, "csv": csv_path, "plot": png, "n_ranked": len(collected.rows),
+            "n_rejected": len(collected.rejected), "rejected": collected.rejected}
+
+
+def _close(a, b, rtol, atol) -> bool:
+    return abs(a - b) <= atol + rtol * abs(b)
+
+
+def _without_inception(spec: dict) -> dict:
+    spec = json.loads(json.dumps(spec))
+    for key in ("extractors", "preprocessing"):
+        if isinstance(spec.get(key), dict):
+            spec[key].pop("inception", None)
+    return spec
+
+
+def validate_submission(path: str | Path, samples: str | Path | None = None, *, rtol: float = DEFAULT_RTOL,
+                        atol: float = DEFAULT_ATOL) -> list[str]:
+    """Every problem with a submission file; with ``samples``, its metrics are recomputed and compared.
+
+    Checks: JSON schema, internal consistency, protocol version (:func:`validate_result`); then, given the
+    samples file: its sha256 equals ``samples.sha256``, the recomputed evaluation spec hash is the same, and
+    each domain metric in :data:`RECOMPUTED_KEYS` agrees within ``atol + rtol·|claimed|``. Inception metrics
+    and the augmentation study are not recomputed (too slow on a CPU); the domain metrics pin the samples.
+    """
+    try:
+        result = load_result(path)
+    except MedGanBenchError as exc:
+        return [str(exc)]
+    problems = validate_result(result)
+    if samples is None or problems:
+        return problems
+    samples = Path(samples)
+    if not samples.is_file():
+        return [f"no samples file at {samples}"]
+    digest = sha256_file(samples)
+    if digest != (result.get("samples") or {}).get("sha256"):
+        problems.append(f"samples file {samples} has sha256 {digest}, the result claims "
+                        f"{result['samples']['sha256']}: not the images that were evaluated.")
+        return problems
+    from medganbench.bench.protocol import evaluate_samples
+
+    spec = result["eval_spec"]
+    with tempfile.TemporaryDirectory(prefix="medganbench-validate-") as tmp:
+        out = evaluate_samples(samples, spec["dataset"], spec["size"], tmp,
+                               reference_split=spec["reference_split"],
+                               seed=int(spec["seeds"].get("eval", 0)), augmentation=False,
+                               budget=(spec.get("augmentation") or {}).get("budget", "quick"),
+                               inception="never", progress=False)
+        again = load_result(out)
+    # Inception is not recomputed (slow on CPU, weights may be missing here): compare the rest of the spec.
+    mine, theirs = _without_inception(again["eval_spec"]), _without_inception(spec)
+    if mine != theirs:
+        diff = sorted(k for k in set(mine) | set(theirs) if mine.get(k) != theirs.get(k))
+        problems.append(f"recomputation ran under a different evaluation spec (differs in: {', '.join(diff)}); "
+                        "the metrics cannot be checked here: this machine's extractor weights or versions differ.")
+        return problems
+    kind = result["task"]
+    claimed = result["metrics"][kind].get("domain") or {}
+    recomputed = again["metrics"][kind].get("domain") or {}
+    if claimed.get("status") != "ok" or recomputed.get("status") != "ok":
+        problems.append(f"domain metrics: claimed status {claimed.get('status')!r}, recomputed status "
+                        f"{recomputed.get('status')!r} ({recomputed.get('reason', '')}).")
+        return problems
+    for key in RECOMPUTED_KEYS:
+        a, b = recomputed["values"].get(key), claimed["values"].get(key)
+        if a is None and b is None:
+            continue
+        if a is None or b is None or not _close(a, b, rtol, atol):
+            problems.append(f"metrics.{kind}.domain.values.{key}: claimed {b}, recomputed {a} "
+                            f"(tolerance {atol} + {rtol}·|claimed|).")
+    return problems
