@@ -36,7 +36,7 @@ def full_scan(dicom_root):
 
 def _refs_by_path(result) -> dict[str, tuple]:
     out: dict[str, tuple] = {}
-    for s in result.series:
+    for s in result.series + result.undecodable:
         for r in s.slices:
             out.setdefault(str(Path(r.path).resolve()), (s, []))[1].append(r)
     return out
@@ -102,7 +102,13 @@ def test_files_needing_a_decoder_are_skipped_with_the_extra_named_when_it_is_abs
         if row["pixels_decode_with_pydicom_numpy_only"] == "no":
             assert path in skipped and EXTRA_HINT in skipped[path], row["path"]
         else:
-            assert path in refs, row["path"]
+            assert path in refs and path not in skipped, row["path"]
+    assert len(result.undecodable) == 5  # CR, NM, US 8-bit, US cine, US J2K: no decodable file in their series
+    for series in result.undecodable:
+        assert not series.decodable and EXTRA_HINT in series.why_not
+        assert series.summary()["decodable"] is False
+        with pytest.raises(MedGanBenchError, match="could not be decoded"):
+            load_series(series)
 
 
 def test_decodable_files_decode_to_their_shape(dicom_root, manifest, full_scan):
@@ -273,6 +279,9 @@ def test_percentile_window_ignores_background():
     vol[:, 8:24, 8:24] = np.linspace(100, 300, 16 * 16).reshape(16, 16)
     c, w = percentile_window(vol)
     assert 99 <= c - w / 2 <= 103 and 297 <= c + w / 2 <= 301
+    mask = np.zeros((8, 8), np.float32)
+    mask[2:5, 2:5] = 1
+    np.testing.assert_array_equal(apply_window(mask, *percentile_window(mask)), mask.astype(np.uint8) * 255)
 
 
 # ---------------------------------------------------------------------------------------------- prepare
@@ -397,3 +406,40 @@ def test_export_round_trips_pixels_and_marks_every_file_synthetic(tmp_path):
     assert len(uids) == 6
     with pytest.raises(MedGanBenchError, match="uint8"):
         export_samples(grey.astype(np.float32), tmp_path / "bad")
+
+
+def test_dicom_window_uses_the_voi_lut_table_or_functional_group_window(dicom_root, tmp_path):
+    from pydicom.dataset import Dataset
+
+    from medganbench.data.windows import window_volume
+
+    src = pydicom.dcmread(dicom_root / "odd" / "bitdepth" / "CT_small.dcm")
+    item = Dataset()
+    item.add_new(0x00283002, "SS", [256, -200, 8])  # LUTDescriptor: HU -200..55 -> 0..255 (signed data: SS)
+    item.add_new(0x00283006, "US", list(range(256)))  # LUTData
+    src.VOILUTSequence = [item]
+    src.save_as(tmp_path / "voi.dcm")
+    (series,) = scan(tmp_path / "voi.dcm").series
+    assert series.voi_lut is not None and series.voi_lut.first == -200
+    hu = load_series(series).pixels
+    u8, info = window_volume(hu, "dicom", "CT", series.window, series.voi_lut)
+    expected = np.clip(np.round(hu) + 200, 0, 255).astype(np.uint8)
+    np.testing.assert_array_equal(u8, expected)
+    assert info["window"] == "dicom VOI LUT"
+    # Enhanced objects keep their window in the Frame VOI LUT functional group.
+    (xa,) = scan(dicom_root / "odd" / "multiframe" / "siemens_xa10_enhanced").series
+    assert xa.window is not None and xa.window[1] > 0
+
+
+def test_modality_labels_and_crop_fit(dicom_root, tmp_path):
+    odd = dicom_root / "odd"
+    card = prepare([odd / "bitdepth" / "CT_small.dcm", odd / "bitdepth" / "examples_overlay.dcm"], tmp_path / "m.npz",
+                   PrepareConfig(size=16, label="modality", fit="crop", split_by="series", split=(1, 0, 1)),
+                   progress=False)
+    assert card["classes"] == ["CT", "MR"] and card["num_classes"] == 2
+    assert card["n_samples"]["val"] == 0 and card["n_samples"]["train"] == card["n_samples"]["test"] == 1
+    with np.load(tmp_path / "m.npz") as npz:
+        labels = {sp: npz[f"{sp}_labels"].ravel().tolist() for sp in ("train", "test")}
+    by_split = {s["split"]: s["label"] for s in card["series"]}
+    assert labels == {sp: [by_split[sp]] for sp in ("train", "test")}
+    assert sorted(by_split.values()) == [0, 1]

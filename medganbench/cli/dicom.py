@@ -12,17 +12,20 @@ from medganbench.config import add_dataclass_arguments, dataclass_from_args
 def _scan(args) -> int:
     from medganbench.data.dicom import scan
 
-    result = scan(args.paths, recursive=not args.no_recursive, color=args.color, progress=False)
+    result = scan(args.paths, recursive=not args.no_recursive, color=args.color, progress=sys.stderr.isatty())
     if args.json:
         json.dump(result.to_dict(), sys.stdout, indent=2)
         print()
         return 0
     print(f"{result.n_files} file(s), {len(result.series)} image series, {len(result.skipped)} skipped, "
           f"{sum(result.non_image.values())} non-image object(s), {result.filesets} DICOMDIR file set(s)")
-    print(f"{'series':16}  {'mod':6} {'slices':>6} {'matrix':>10}  {'photometric':13} transfer syntax")
-    for s in result.series:
-        print(f"{s.uid:16}  {s.modality:6} {s.n_slices:6d} {s.rows:>4}x{s.columns:<5}  {s.photometric:13} "
+    print(f"{'series':16}  {'mod':6} {'slices':>6} {'matrix':>10}  {'photometric':13} {'decodable':10} transfer syntax")
+    for s in result.series + result.undecodable:
+        ok = "yes" if s.decodable else "no (extra)"
+        print(f"{s.uid:16}  {s.modality:6} {s.n_slices:6d} {s.rows:>4}x{s.columns:<5}  {s.photometric:13} {ok:10} "
               f"{'; '.join(s.transfer_syntaxes)}")
+    if result.undecodable:
+        print(f"{len(result.undecodable)} series need a decoder: {result.undecodable[0].why_not.split(': ', 1)[-1]}")
     if result.non_image:
         print("non-image objects (skipped): " + ", ".join(f"{k} ×{v}" for k, v in sorted(result.non_image.items())))
     for sk in result.skipped:

@@ -33,6 +33,7 @@ from typing import Iterable, Sequence
 
 import numpy as np
 
+from medganbench.data.windows import VoiLut
 from medganbench.errors import MedGanBenchError
 
 EXTRA_HINT = 'pip install "medganbench[dicom]"'
@@ -85,6 +86,9 @@ class Series:
     normal: tuple[float, float, float] | None
     slices: list[SliceRef] = field(default_factory=list)
     window: tuple[float, float] | None = None  # first WindowCenter/WindowWidth of the header
+    voi_lut: "VoiLut | None" = None  # VOI LUT table of the header, when it has one
+    decodable: bool = True
+    why_not: str = ""  # why the pixels cannot be decoded here (then the files are in ``skipped``)
 
     @property
     def n_slices(self) -> int:
@@ -110,7 +114,7 @@ class Series:
             "samples_per_pixel": self.samples_per_pixel, "photometric": self.photometric,
             "pixel_spacing": list(self.pixel_spacing) if self.pixel_spacing else None,
             "extent_mm": float(np.nanmax(pos) - np.nanmin(pos)) if np.isfinite(pos).any() else None,
-            "decodable": True,
+            "decodable": self.decodable, "why_not": self.why_not or None,
         }
 
 
@@ -122,19 +126,25 @@ class Skipped:
 
 @dataclass
 class ScanResult:
-    """What :func:`scan` found. ``non_image`` counts objects without pixels by SOP class name."""
+    """What :func:`scan` found.
+
+    ``series``: decodable image series. ``undecodable``: series whose files all need a decoder that
+    is missing here (listed for the table; their files are also in ``skipped``). ``non_image``
+    counts objects without pixels by SOP class name.
+    """
 
     series: list[Series]
     skipped: list[Skipped]
     non_image: dict[str, int]
     n_files: int
     filesets: int = 0
+    undecodable: list[Series] = field(default_factory=list)
 
     def to_dict(self, with_paths: bool = True) -> dict:
         """JSON-ready; ``with_paths=False`` drops file paths (for cards written next to data)."""
         return {
             "files": self.n_files,
-            "series": [s.summary() for s in self.series],
+            "series": [s.summary() for s in self.series + self.undecodable],
             "skipped": [asdict(s) if with_paths else {"reason": s.reason} for s in self.skipped],
             "non_image": dict(self.non_image),
             "dicomdir_filesets": self.filesets,
@@ -243,7 +253,14 @@ def _pixel_spacing(ds) -> tuple[float, float] | None:
 
 
 def _first_window(ds) -> tuple[float, float] | None:
+    """First WindowCenter/Width: top level, else the Frame VOI LUT of the (shared or first) functional group."""
     c, w = ds.get("WindowCenter"), ds.get("WindowWidth")
+    for name in ("SharedFunctionalGroupsSequence", "PerFrameFunctionalGroupsSequence"):
+        if (c is None or w is None) and name in ds and len(ds[name].value):
+            grp = ds[name].value[0]
+            if "FrameVOILUTSequence" in grp:
+                item = grp.FrameVOILUTSequence[0]
+                c, w = item.get("WindowCenter"), item.get("WindowWidth")
     if c is None or w is None:
         return None
     c = c[0] if hasattr(c, "__len__") and not isinstance(c, str) else c
@@ -252,6 +269,21 @@ def _first_window(ds) -> tuple[float, float] | None:
         return float(c), float(w)
     except (TypeError, ValueError):
         return None
+
+
+def _voi_lut(ds) -> VoiLut | None:
+    """The first VOI LUT table (0028,3010) of the header, or None."""
+    if "VOILUTSequence" not in ds or not len(ds.VOILUTSequence):
+        return None
+    item = ds.VOILUTSequence[0]
+    try:
+        n, first, bits = (int(v) for v in item.LUTDescriptor)
+        data = item.LUTData
+        table = np.frombuffer(data, dtype="<u2") if isinstance(data, (bytes, bytearray)) else np.asarray(data)
+        n = n or 65536  # 0 means 2**16 entries (PS3.3 C.11.2.1.1)
+        return VoiLut(first=first, bits=bits, table=tuple(int(v) for v in table[:n]))
+    except (AttributeError, TypeError, ValueError):
+        return None  # a malformed LUT falls back to the window values or a percentile window
 
 
 def _sop_name(uid: str) -> str:
@@ -282,6 +314,7 @@ def scan(paths: str | os.PathLike | Iterable[str | os.PathLike], recursive: bool
     skipped: list[Skipped] = []
     non_image: Counter = Counter()
     groups: dict[tuple, Series] = {}
+    blocked: dict[tuple, Series] = {}
     seen: set[Path] = set()
     filesets = 0
     queue = list(files)
@@ -292,18 +325,21 @@ def scan(paths: str | os.PathLike | Iterable[str | os.PathLike], recursive: bool
         iterator = tqdm(queue, desc="scan", unit="file")
     extra: list[Path] = []
     for path in iterator:
-        extra.extend(_index_file(path, seen, groups, skipped, non_image, color, dcmread, InvalidDicomError))
+        extra.extend(_index_file(path, seen, groups, blocked, skipped, non_image, color, dcmread, InvalidDicomError))
     # Files referenced by a DICOMDIR but outside the scanned folders.
     for path in extra:
-        _index_file(path, seen, groups, skipped, non_image, color, dcmread, InvalidDicomError)
+        _index_file(path, seen, groups, blocked, skipped, non_image, color, dcmread, InvalidDicomError)
     filesets = non_image.pop("__dicomdir__", 0)
     series = list(groups.values())
-    for s in series:
+    # A series with some files decodable is usable; only wholly undecodable ones are listed apart.
+    undecodable = [b for k, b in blocked.items() if k not in groups]
+    for s in series + undecodable:
         s.slices.sort(key=lambda r: (np.inf if r.position is None else r.position,
                                      r.instance if r.instance is not None else 0, r.frame or 0))
     series.sort(key=lambda s: (s.modality, -s.n_slices, s.uid))
+    undecodable.sort(key=lambda s: (s.modality, -s.n_slices, s.uid))
     result = ScanResult(series=series, skipped=skipped, non_image=dict(non_image),
-                        n_files=len(seen), filesets=filesets)
+                        n_files=len(seen), filesets=filesets, undecodable=undecodable)
     if not series:
         where = ", ".join(str(p) for p in paths)
         detail = f"; skipped {len(skipped)} file(s), first: {skipped[0].path}: {skipped[0].reason}" if skipped else ""
@@ -313,7 +349,7 @@ def scan(paths: str | os.PathLike | Iterable[str | os.PathLike], recursive: bool
     return result
 
 
-def _index_file(path, seen, groups, skipped, non_image, color, dcmread, InvalidDicomError) -> list[Path]:
+def _index_file(path, seen, groups, blocked, skipped, non_image, color, dcmread, InvalidDicomError) -> list[Path]:
     path = Path(path)
     key = path.resolve()
     if key in seen:
@@ -341,11 +377,13 @@ def _index_file(path, seen, groups, skipped, non_image, color, dcmread, InvalidD
         return []
     # No file meta (e.g. a bare dataset): pydicom then reads it as Implicit VR Little Endian.
     ts = str(meta.get("TransferSyntaxUID", "") or "1.2.840.10008.1.2")
+    why_not = ""
     if not decoder_available(ts):
         from pydicom.uid import UID
 
-        skipped.append(Skipped(str(path), f"compressed pixel data ({UID(ts).name or ts}) needs a decoder: {EXTRA_HINT}"))
-        return []
+        why_not = f"compressed pixel data ({UID(ts).name or ts}) needs a decoder: {EXTRA_HINT}"
+        skipped.append(Skipped(str(path), why_not))
+        groups = blocked
     spp = int(ds.get("SamplesPerPixel", 1) or 1)
     photometric = str(ds.get("PhotometricInterpretation", "MONOCHROME2"))
     if color == "skip" and (spp > 1 or photometric == "PALETTE COLOR"):
@@ -374,7 +412,7 @@ def _index_file(path, seen, groups, skipped, non_image, color, dcmread, InvalidD
             modality=str(ds.get("Modality", "") or "OT"), sop_class=_sop_name(sop), transfer_syntaxes=[],
             rows=rows, columns=cols, samples_per_pixel=spp, photometric=photometric,
             bits_stored=int(ds.get("BitsStored", 8) or 8), pixel_spacing=_pixel_spacing(ds), normal=normal,
-            window=_first_window(ds),
+            window=_first_window(ds), voi_lut=_voi_lut(ds), decodable=not why_not, why_not=why_not,
         )
     s = groups[gkey]
     from pydicom.uid import UID

@@ -95,7 +95,7 @@ def series_to_slices(series: Series, cfg: PrepareConfig, progress: bool = False)
     from skimage.transform import resize
 
     vol = load_series(series, progress=progress)
-    u8, win = window_volume(vol.pixels, cfg.window, series.modality, series.window)
+    u8, win = window_volume(vol.pixels, cfg.window, series.modality, series.window, series.voi_lut)
     if cfg.crop == "body":
         t, b, left, r = body_box(u8, cfg.body_level)
         u8 = u8[:, t:b, left:r]

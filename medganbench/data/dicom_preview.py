@@ -28,13 +28,14 @@ def preview_montage(result: ScanResult, out: str | Path, window: str = "auto", p
     fig, axes = plt.subplots(len(chosen), per_series, figsize=(1.6 * per_series, 1.8 * len(chosen)), squeeze=False)
     for row, s in zip(axes, chosen):
         vol = load_series(s, max_slices=per_series)
-        u8, win = window_volume(vol.pixels, window, s.modality, s.window)
+        u8, win = window_volume(vol.pixels, window, s.modality, s.window, s.voi_lut)
         for k, ax in enumerate(row):
             ax.axis("off")
             if k < len(u8):
                 ax.imshow(u8[k], cmap="gray", vmin=0, vmax=255)
-        row[0].set_title(f"{s.modality} · {s.n_slices} sl · {s.rows}×{s.columns} · {win['window']} "
-                         f"{win['center']:g}/{win['width']:g} · {s.uid[:8]}", fontsize=7, loc="left")
+        cw = f" {win['center']:g}/{win['width']:g}" if win["center"] is not None else ""
+        row[0].set_title(f"{s.modality} · {s.n_slices} sl · {s.rows}×{s.columns} · {win['window']}{cw} · {s.uid[:8]}",
+                         fontsize=7, loc="left")
     fig.tight_layout()
     out = Path(out)
     with atomic_path(out, suffix=".png") as tmp:
