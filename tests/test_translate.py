@@ -275,5 +275,11 @@ def test_cli_train_resume_and_eval_on_mr(tmp_path, cli, dicom_root):
     groups = result["metrics"]["translation"]
     assert {"model", "baseline_input", "baseline_gaussian", "baseline_nlm", "baseline_nlm_rician", "gain"} <= set(groups)
     assert result["training"]["steps"] == 6 and (out / "montage.png").is_file()
+    from medganbench.translate.report import leaderboard_row, render_translation_markdown
+
+    row = leaderboard_row(result, "dn.json")
+    assert row["task"] == "denoise-mr" and row["best_baseline"] == groups["gain"]["values"]["best_baseline"]
+    table = render_translation_markdown([("dn.json", result)])
+    assert "### denoise-mr" in table and row["verdict"] in table
     bad = cli("translate", "train", "--task", "denoise-mr", "--model", "cyclegan", "--out", str(tmp_path / "x"))
     assert bad.returncode == 2 and "paired" in bad.stderr
