@@ -1,0 +1,102 @@
+"""What pix2pix and CycleGAN share, on top of :class:`~medganbench.models.base.GANModel`.
+
+They are trained by the same :class:`~medganbench.train.Trainer` as every other model (compiled
+steps, atomic checkpoints, exact resume, logs, grids). Batches are ``{"inputs", "targets"}``
+(``float32 [-1, 1]`` NHWC). Grids show input | output | target side by side (CycleGAN: input |
+translation | cycle reconstruction). Set ``model.grid_source`` (``{"inputs": uint8/float, "targets": ...}``)
+before building the Trainer so the grids use real validation images.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+
+from medganbench.models.base import GANModel
+
+
+def _as_model_float(x) -> np.ndarray:
+    x = np.asarray(x)
+    return x.astype(np.float32) / 127.5 - 1.0 if x.dtype == np.uint8 else x.astype(np.float32)
+
+
+class TranslationModel(GANModel):
+    paired: bool = True
+    ema_networks: tuple[str, ...] = ()  # evaluated on the trained weights themselves
+    forward: str = "generator"
+    grid_source: dict | None = None
+
+    def check_batch(self, batch: dict) -> None:
+        """Translation models train on ``{"inputs", "targets"}``; a generation batch gets a clear error."""
+        if "inputs" not in batch or "targets" not in batch:
+            from medganbench.errors import ConfigError
+
+            raise ConfigError(f"{type(self).__name__} is a translation model and trains on (input, target) "
+                              f"images, not on a generation data set (got keys {sorted(batch)}); use "
+                              "`medganbench translate train --task ...`.")
+
+    def translate(self, images, batch_size: int = 64) -> np.ndarray:
+        """``float32 [-1, 1] (N,H,W,C)`` -> translated images, same shape and range (inference mode)."""
+        images = _as_model_float(images)
+        G = self.networks[self.forward]
+        out = [np.asarray(G(images[i:i + batch_size], training=False)) for i in range(0, len(images), batch_size)]
+        return np.concatenate(out) if out else images.copy()
+
+    def reconstruct(self, images) -> np.ndarray:
+        """Cycle reconstruction (unpaired models); paired models have none."""
+        raise NotImplementedError(f"{type(self).__name__} has no backward generator")
+
+    def grid_inputs(self, n: int, seed: int) -> dict:
+        src = self.grid_source
+        if src is None:  # no data given: a fixed random batch still shows what the network does
+            rng = np.random.default_rng(seed)
+            x = rng.uniform(-1, 1, (n,) + self.image_shape).astype(np.float32)
+            return {"inputs": x, "targets": None}
+        x = _as_model_float(src["inputs"])[:n]
+        t = src.get("targets")
+        return {"inputs": x, "targets": None if t is None else _as_model_float(t)[:n]}
+
+    def grid_images(self, inputs: dict, networks: dict | None = None):
+        """``float32 (N, H, 3W, C)``: input | output | target (unpaired: cycle reconstruction)."""
+        x = inputs["inputs"]
+        y = self.translate(x)
+        third = inputs["targets"] if inputs.get("targets") is not None else (
+            self.reconstruct(x) if not self.paired else np.zeros_like(x))
+        return np.concatenate([x, y, third], axis=2)
+
+    def grid_montage(self, inputs, targets=None, max_rows: int = 8) -> np.ndarray:
+        """A ``uint8 (rows*H, 3*W, C)`` montage: one case per row (input | output | target or cycle)."""
+        from medganbench.data.pipeline import to_uint8
+
+        g = self.grid_images({"inputs": _as_model_float(inputs)[:max_rows],
+                              "targets": None if targets is None else _as_model_float(targets)[:max_rows]})
+        return to_uint8(np.concatenate(list(g), axis=0))
+
+    def parameter_count(self) -> dict[str, int]:
+        """Trainable parameters: ``{"generator", "discriminator", "total"}`` (summed over both of CycleGAN's)."""
+        def count(names):
+            return int(sum(int(np.prod(v.shape)) for n in names for v in self.networks[n].trainable_weights))
+
+        g = count([n for n in self.networks if n.startswith("generator")])
+        d = count([n for n in self.networks if n.startswith("discriminator")])
+        return {"generator": g, "discriminator": d, "total": g + d}
+
+    def restore_weights(self, run_dir: str | Path) -> int:
+        """Load the networks from the newest Trainer checkpoint in ``run_dir``; returns its step."""
+        from medganbench.errors import MedGanBenchError
+        from medganbench.train import list_checkpoints
+
+        found = list_checkpoints(run_dir)
+        if not found:
+            raise MedGanBenchError(f"No checkpoint in {run_dir}/checkpoints; train it with `medganbench translate train`.")
+        step, path = found[-1]
+        with np.load(path) as npz:
+            for name, net in self.networks.items():
+                keys = sorted(k for k in npz.files if k.rsplit("/", 1)[0] == f"net/{name}")
+                if len(keys) != len(net.weights):
+                    raise MedGanBenchError(f"{path}: net/{name} holds {len(keys)} arrays, the model has "
+                                           f"{len(net.weights)}; the checkpoint belongs to another config.")
+                for key, w in zip(keys, net.weights):
+                    w.assign(npz[key])
+        return step
