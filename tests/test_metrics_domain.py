@@ -32,8 +32,13 @@ def extractor(data, tmp_path_factory):
     from medganbench.metrics.domain import get_domain_extractor
 
     cache = tmp_path_factory.mktemp("cache")
-    os.environ["MEDGANBENCH_CACHE"] = str(cache)
-    return get_domain_extractor("pneumoniamnist", recipe=TEST_RECIPE, seed=0, progress=False)
+    before = os.environ.get("MEDGANBENCH_CACHE")
+    os.environ["MEDGANBENCH_CACHE"] = str(cache)  # this module only: never the user's cache
+    yield get_domain_extractor("pneumoniamnist", recipe=TEST_RECIPE, seed=0, progress=False)
+    if before is None:
+        os.environ.pop("MEDGANBENCH_CACHE", None)
+    else:
+        os.environ["MEDGANBENCH_CACHE"] = before
 
 
 @pytest.fixture(scope="module")
