@@ -69,7 +69,8 @@ class TrainConfig:
     grid_size: int = _f(64, "images per sample grid")
     steps_per_call: int = _f(1, "training steps per compiled call (cuts Python overhead)")
     jit_compile: Optional[bool] = _f(None, "XLA-compile the step (default: on for GPUs, off on CPU where it is slower)")
-    mixed_precision: bool = _f(False, "float16 compute with loss scaling (GPUs)")
+    mixed_precision: Literal["off", "float16", "bfloat16"] = _f(
+        "off", "mixed precision: float16 (GPUs, with loss scaling) or bfloat16 (TPUs, CPUs with AMX/AVX512-BF16)")
     distribute: Literal["auto", "none", "mirrored", "tpu"] = _f(
         "auto", "tf.distribute strategy: auto = mirrored on several GPUs, else none")
     progress: bool = _f(True, "show a tqdm progress bar")
@@ -519,8 +520,8 @@ def run_training(config: TrainConfig, model_overrides: dict | None = None, datas
         card = getattr(dataset, "card", {}) or {}
         num_classes = int(card.get("num_classes") or int(arrays["labels"].max()) + 1)
     previous_policy = keras.mixed_precision.global_policy()
-    if config.mixed_precision:
-        keras.mixed_precision.set_global_policy("mixed_float16")
+    if config.mixed_precision != "off":
+        keras.mixed_precision.set_global_policy(f"mixed_{config.mixed_precision}")
     try:
         with strategy.scope():
             model = model_class(config.model)(tuple(image_shape), num_classes, model_config)

@@ -47,7 +47,7 @@ from medganbench.bench.result import (
     write_result,
 )
 from medganbench.errors import ConfigError, MedGanBenchError, WeightsUnavailable
-from medganbench.io import sha256_file
+from medganbench.io import atomic_write_text, sha256_file
 from medganbench.samples import load_samples, save_samples
 
 #: The split every generator trains on and every fidelity metric compares against.
@@ -315,6 +315,29 @@ def evaluate_samples(samples_path: str | Path, dataset: str, size: int = 28, out
     return _finish(result, out)
 
 
+def recompute_domain_metrics(samples_path: str | Path, spec: dict) -> tuple[dict | None, str | None]:
+    """Recompute the domain metric group of a samples file under a result's ``eval_spec``.
+
+    Returns ``(group, None)``, or ``(None, problem)`` when this machine cannot reproduce the spec (other
+    extractor weights, settings or sample count), in which case the numbers cannot be checked here.
+    """
+    images, _ = load_samples(samples_path)
+    budget = get_budget((spec.get("augmentation") or {}).get("budget", "quick"))
+    seed = int((spec.get("seeds") or {}).get("eval", 0))
+    if len(images) != spec.get("sample_count"):
+        return None, f"the samples file holds {len(images)} images, the spec says {spec.get('sample_count')}."
+    if _fidelity_settings(budget) != spec.get("fidelity"):
+        return None, (f"fidelity settings {_fidelity_settings(budget)} of budget {budget.name!r} differ from the "
+                      f"spec's {spec.get('fidelity')}; was the result made with another medganbench version?")
+    extractor, _, group = _domain_group(images, spec["dataset"], int(spec["size"]), seed, budget, progress=False)
+    theirs = (spec.get("extractors") or {}).get("domain") or {}
+    if extractor.spec != theirs:
+        diff = sorted(k for k in set(extractor.spec) | set(theirs) if extractor.spec.get(k) != theirs.get(k))
+        return None, (f"this machine's domain extractor differs from the result's (in: {', '.join(diff)}); the "
+                      "metrics cannot be checked here (retrained weights differ across machines).")
+    return group, None
+
+
 def run_benchmark(cfg: BenchConfig) -> Path:
     """Train ``cfg.model`` on ``cfg.dataset`` under ``cfg.budget``, evaluate, write ``OUT/result.json`` (returned)."""
     from medganbench.registry import MODELS
@@ -357,6 +380,20 @@ def run_benchmark(cfg: BenchConfig) -> Path:
     return _finish(result, out)
 
 
+def _finished_run_matches(run_dir: Path, tcfg) -> bool:
+    """True when ``run_dir`` holds a finished training run made with the same settings (progress aside)."""
+    import json
+
+    try:
+        saved = json.loads((run_dir / "config.json").read_text())
+        info = json.loads((run_dir / "run.json").read_text())
+    except (OSError, ValueError):
+        return False
+    want = {k: v for k, v in dataclasses.asdict(tcfg).items() if k not in ("progress", "overwrite")}
+    same = all(saved.get(k) == v for k, v in want.items())
+    return same and int(info.get("step", -1)) == tcfg.steps and (run_dir / "generator.keras").is_file()
+
+
 def _train(cfg: BenchConfig, budget: Budget, run_dir: Path) -> dict:
     """Train with the kit's Trainer -> {run_dir, steps, wall_time_s, config, parameter_count, conditional}."""
     import json
@@ -366,9 +403,15 @@ def _train(cfg: BenchConfig, budget: Budget, run_dir: Path) -> dict:
     tcfg = TrainConfig(model=cfg.model, dataset=cfg.dataset, size=cfg.size, split=REFERENCE_SPLIT,
                        steps=budget.steps, batch_size=budget.batch_size, seed=cfg.seed, out=str(run_dir),
                        overwrite=True, progress=cfg.progress)
-    t0 = time.perf_counter()
-    run = Path(run_training(tcfg))
-    wall = time.perf_counter() - t0
+    timing = run_dir / "bench_wall_time.json"
+    if _finished_run_matches(run_dir, tcfg) and timing.is_file():
+        # A finished run with the same config (e.g. the evaluation crashed or was interrupted): reuse it.
+        run, wall = run_dir, float(json.loads(timing.read_text())["wall_time_s"])
+    else:
+        t0 = time.perf_counter()
+        run = Path(run_training(tcfg))
+        wall = time.perf_counter() - t0
+        atomic_write_text(timing, json.dumps({"wall_time_s": round(wall, 2)}))
     info = json.loads((run / "run.json").read_text())
     model_cfg = json.loads((run / "model.json").read_text()) if (run / "model.json").is_file() else None
     counts = {k: int(v) for k, v in (info.get("parameter_counts") or {}).items()}
