@@ -168,3 +168,18 @@ def test_bench_end_to_end_smoke_writes_every_field(medmnist_root, tmp_path, cli)
     for name in ("samples.png", "memorization.png", "report.md", "samples.npz"):
         assert (out / name).is_file(), name
     assert "augmentation" in (out / "report.md").read_text()
+
+
+def test_a_finished_training_run_is_reused_only_when_its_settings_match(tmp_path):
+    from medganbench.bench.protocol import _finished_run_matches
+    from medganbench.config import save_config
+    from medganbench.train import TrainConfig
+
+    cfg = TrainConfig(model="dcgan", steps=20, batch_size=32, seed=0, out=str(tmp_path), overwrite=True)
+    assert not _finished_run_matches(tmp_path, cfg)              # nothing there
+    save_config(cfg, tmp_path / "config.json")
+    (tmp_path / "run.json").write_text(json.dumps({"step": 20}))
+    (tmp_path / "generator.keras").write_bytes(b"x")
+    assert _finished_run_matches(tmp_path, cfg)
+    assert not _finished_run_matches(tmp_path, TrainConfig(**{**cfg.__dict__, "seed": 1}))
+    assert not _finished_run_matches(tmp_path, TrainConfig(**{**cfg.__dict__, "steps": 40}))

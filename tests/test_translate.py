@@ -13,7 +13,6 @@ from medganbench.translate import metrics as M
 from medganbench.translate import tasks as T
 from medganbench.translate.mr import GAP, block_split
 
-
 # --- pair builders ----------------------------------------------------------------------------------
 
 def test_block_split_is_contiguous_disjoint_and_gapped():
@@ -22,9 +21,9 @@ def test_block_split_is_contiguous_disjoint_and_gapped():
     assert not (sets["train"] & sets["test"]) and not (sets["train"] & sets["val"]) and not (sets["val"] & sets["test"])
     assert all(len(v) for v in idx.values())
     owner = {i: k for k, v in sets.items() for i in v}
-    for i in owner:  # any two slices of different splits are at least GAP + 1 apart
+    for i, split in owner.items():  # any two slices of different splits are at least GAP + 1 apart
         for j in range(i + 1, i + GAP + 1):
-            assert owner.get(j, owner[i]) == owner[i]
+            assert owner.get(j, split) == split
 
 
 def test_mr_denoise_pairs_shapes_noise_and_split_hygiene(dicom_root):
@@ -114,7 +113,7 @@ def _ssim_reference(x, y):
     from scipy.ndimage import gaussian_filter
 
     c1, c2 = 0.01**2, 0.03**2
-    f = lambda a: gaussian_filter(a, 1.5, truncate=3.5)  # noqa: E731
+    f = lambda a: gaussian_filter(a, 1.5, truncate=3.5)
     mx, my = f(x), f(y)
     vx, vy, cxy = f(x * x) - mx**2, f(y * y) - my**2, f(x * y) - mx * my
     s = ((2 * mx * my + c1) * (2 * cxy + c2)) / ((mx**2 + my**2 + c1) * (vx + vy + c2))

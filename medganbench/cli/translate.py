@@ -12,7 +12,6 @@ from __future__ import annotations
 import argparse
 
 
-
 def add_commands(subparsers) -> None:
     from medganbench.config import add_dataclass_arguments
     from medganbench.translate.run import TranslateConfig

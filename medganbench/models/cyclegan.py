@@ -126,9 +126,12 @@ class CycleGAN(TranslationModel):
         """Generators, then discriminators on pooled fakes; ``{"inputs": A, "targets": B}`` unpaired."""
         import tensorflow as tf
 
-        from medganbench.models.translation_losses import (cycle_consistency_loss, identity_loss,
-                                                            lsgan_translation_discriminator_loss,
-                                                            lsgan_translation_generator_loss)
+        from medganbench.models.translation_losses import (
+            cycle_consistency_loss,
+            identity_loss,
+            lsgan_translation_discriminator_loss,
+            lsgan_translation_generator_loss,
+        )
 
         cfg = self.config
         G, F = self.networks["generator"], self.networks["generator_ba"]

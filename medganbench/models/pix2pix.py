@@ -13,7 +13,6 @@ Notebook 07 (``notebooks/07_image_translation.ipynb``) teaches it. Images are ``
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Optional
 
 from medganbench.models.base import GANConfig
 from medganbench.models.translation_base import TranslationModel
@@ -22,8 +21,8 @@ from medganbench.models.translation_base import TranslationModel
 @dataclass
 class Pix2PixConfig(GANConfig):
     base_filters: int = field(default=32, metadata={"help": "filters of the first generator/discriminator layer"})
-    depth: Optional[int] = field(default=None, metadata={"help": "U-Net stride-2 levels (default: as many as fit)"})
-    patch_layers: Optional[int] = field(default=None, metadata={
+    depth: int | None = field(default=None, metadata={"help": "U-Net stride-2 levels (default: as many as fit)"})
+    patch_layers: int | None = field(default=None, metadata={
         "help": "PatchGAN stride-2 layers: 1 -> 16 px, 2 -> 34 px, 3 -> 70 px receptive field (default: by size)"})
     l1_weight: float = field(default=100.0, metadata={"help": "weight of the L1 term (Isola et al.: 100)"})
     adversarial_weight: float = field(default=1.0, metadata={"help": "weight of the adversarial term (0: L1 only)"})
@@ -48,8 +47,7 @@ class Pix2Pix(TranslationModel):
         """One update of both networks on ``{"inputs", "targets"}`` (float32 ``[-1, 1]``, ``(B,H,W,C)``)."""
         import tensorflow as tf
 
-        from medganbench.models.translation_losses import (pix2pix_discriminator_loss,
-                                                            pix2pix_generator_loss)
+        from medganbench.models.translation_losses import pix2pix_discriminator_loss, pix2pix_generator_loss
 
         cfg = self.config
         G, D = self.generator, self.discriminator

@@ -60,8 +60,16 @@ def evaluate_translation(run_dirs, out: str | Path, *, dicom=None, data_root=Non
     Also writes ``out/outputs.npz`` (the first run's test outputs, a samples file: ``uint8``) and,
     with ``write_figures``, ``out/montage.png`` (input | output | target with difference maps).
     """
-    from medganbench.bench.result import (PROTOCOL_VERSION, hardware_info, metric_group, now_iso,
-                                          package_versions, skipped, spec_hash, write_result)
+    from medganbench.bench.result import (
+        PROTOCOL_VERSION,
+        hardware_info,
+        metric_group,
+        now_iso,
+        package_versions,
+        skipped,
+        spec_hash,
+        write_result,
+    )
     from medganbench.io import sha256_file
     from medganbench.samples import save_samples
     from medganbench.translate import metrics as M
@@ -121,7 +129,7 @@ def evaluate_translation(run_dirs, out: str | Path, *, dicom=None, data_root=Non
     model0 = runs[0][2]
     states = [s for _, _, _, s in runs]
     eval_spec = {"protocol_version": PROTOCOL_VERSION, "dataset": _dataset_name(cfg.task), "size": int(cfg.size),
-                 "reference_split": "test", "sample_count": int(len(test)),
+                 "reference_split": "test", "sample_count": len(test),
                  "extractors": extractors, "preprocessing": preprocessing,
                  "seeds": {"test_noise": "fixed", "train": [c.seed for _, c, _, _ in runs]}}
     result = {
@@ -136,7 +144,7 @@ def evaluate_translation(run_dirs, out: str | Path, *, dicom=None, data_root=Non
                      "budget": None, "run_dir": str(runs[0][0])},
         "hardware": hardware_info(), "seeds": {"eval": 0, "train": [c.seed for _, c, _, _ in runs]},
         "packages": package_versions(),
-        "samples": {"file": samples_path.name, "sha256": sha256_file(samples_path), "count": int(len(test)),
+        "samples": {"file": samples_path.name, "sha256": sha256_file(samples_path), "count": len(test),
                     "shape": [int(s) for s in out_u8[0].shape[1:]], "labelled": False},
         "eval_spec": eval_spec, "eval_spec_hash": spec_hash(eval_spec),
         "metrics": {"translation": groups},
@@ -236,7 +244,7 @@ def _unpaired_groups(runs, test, metric_group, skipped, *, data_root=None, judge
         values["input_fid_reason"] = fid_input.get("fid_reason")
         groups["fid_to_target"] = metric_group(values, extractor_id=ext.id, n_generated=len(test),
                                                n_reference=len(reference))
-    except Exception as exc:  # the torch worker can be missing or fail; say so instead of a number
+    except (MedGanBenchError, OSError, RuntimeError, ValueError) as exc:  # worker missing or failed: say so
         groups["fid_to_target"] = skipped(f"FID to the normal class could not be computed: "
                                           f"{type(exc).__name__}: {exc}")
     return groups

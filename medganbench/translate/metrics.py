@@ -194,7 +194,7 @@ def summarize_seeds(per_seed_gains: list[dict[str, float]]) -> dict[str, dict[st
     for m in HIGHER_IS_BETTER:
         vals = np.array([g[m] for g in per_seed_gains], dtype=np.float64)
         out[m] = {"mean": float(vals.mean()), "std": float(vals.std(ddof=1)) if len(vals) > 1 else 0.0,
-                  "n_seeds": int(len(vals))}
+                  "n_seeds": len(vals)}
     return out
 
 

@@ -22,7 +22,6 @@ import json
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Optional
 
 import numpy as np
 
@@ -39,8 +38,8 @@ class TranslateConfig:
     steps: int = field(default=2000, metadata={"help": "training steps (one batch each)"})
     batch_size: int = field(default=16, metadata={"help": "images per step"})
     seed: int = field(default=0, metadata={"help": "seed of weights, batches and training noise"})
-    size: Optional[int] = field(default=None, metadata={"help": "image side: 64 or 128 for MR tasks, 28 for X-ray"})
-    train_limit: Optional[int] = field(default=None, metadata={"help": "use only this many training images"})
+    size: int | None = field(default=None, metadata={"help": "image side: 64 or 128 for MR tasks, 28 for X-ray"})
+    train_limit: int | None = field(default=None, metadata={"help": "use only this many training images"})
     log_every: int = field(default=50, metadata={"help": "steps between log lines"})
     checkpoint_every: int = field(default=500, metadata={"help": "steps between checkpoints (and the last step)"})
 
@@ -172,7 +171,7 @@ def train_translation(cfg: TranslateConfig, out: str | Path, *, dicom=None, data
     step = int(trainer.step.numpy())
     state.update({"step": step, "steps": cfg.steps, "batch_size": bs, "images_seen": step * bs,
                   "wall_time_s": round(float(state.get("wall_time_s", 0.0)) + time.perf_counter() - t0, 3),
-                  "n_train": int(len(train.inputs)), "n_train_targets": int(len(train.targets)),
+                  "n_train": len(train.inputs), "n_train_targets": len(train.targets),
                   "val_l1": val_l1(), "interrupted": bool(trainer.interrupted)})
     atomic_write_text(out / "state.json", json.dumps(state, indent=2))
     if trainer.interrupted:
@@ -193,7 +192,15 @@ def read_log(run_dir: str | Path) -> list[dict]:
 
 # --- evaluation ----------------------------------------------------------------------------------
 
-from medganbench.translate.evaluate import evaluate_translation  # noqa: E402,F401  (re-exported)
+from medganbench.translate.evaluate import evaluate_translation
 
-__all__ = ["TranslateConfig", "train_translation", "evaluate_translation", "load_run", "read_log", "resolve",
-           "build_model", "to_dict"]
+__all__ = [
+    "TranslateConfig",
+    "build_model",
+    "evaluate_translation",
+    "load_run",
+    "read_log",
+    "resolve",
+    "to_dict",
+    "train_translation",
+]

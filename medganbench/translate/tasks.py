@@ -23,8 +23,8 @@ Notebook 07 (``notebooks/07_image_translation.ipynb``) builds these pairs and sh
 from __future__ import annotations
 
 import zlib
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Callable
 
 import numpy as np
 
