@@ -138,7 +138,13 @@ def _residual_block(layers, x, filters: int, stride: int):
     h = layers.ReLU()(h)
     shortcut = x
     if stride != 1 or x.shape[-1] != filters:
-        shortcut = layers.Conv2D(filters, 1, strides=stride, use_bias=False)(h)
+        # Average-pool then 1x1 conv ("ResNet-D", He et al., 2019, Bag of Tricks). Also avoids a TF 2.21
+        # oneDNN bug: the gradient of a 1x1 stride-2 Conv2D with an odd batch size corrupts the heap.
+        if stride != 1:
+            h_short = layers.AveragePooling2D(stride, strides=stride, padding="same")(h)
+        else:
+            h_short = h
+        shortcut = layers.Conv2D(filters, 1, use_bias=False)(h_short)
     h = layers.Conv2D(filters, 3, strides=stride, padding="same", use_bias=False)(h)
     h = _bn(layers)(h)
     h = layers.ReLU()(h)
@@ -177,6 +183,7 @@ class TrainedClassifier:
         self.flips = flips
         self.seconds = seconds
         self._feature_model = None
+        self._predict_fn = None
 
     def _batched(self, fn, images: np.ndarray, batch: int = 512) -> np.ndarray:
         x = _to_float(images)
@@ -186,9 +193,13 @@ class TrainedClassifier:
 
     def predict_proba(self, images: np.ndarray) -> np.ndarray:
         """images: ``uint8 (N, H, W, C)`` -> probabilities ``float32 (N, K)`` (softmax; sigmoid for multi-label)."""
-        keras = _keras()
-        act = keras.ops.sigmoid if self.task == "multi-label" else keras.ops.softmax
-        return self._batched(lambda x: act(self.model(x, training=False)), images).astype(np.float32)
+        if self._predict_fn is None:
+            import tensorflow as tf
+
+            act = tf.sigmoid if self.task == "multi-label" else tf.nn.softmax
+            # Compiled once: model selection calls this every epoch, and eager calls are ~3x slower.
+            self._predict_fn = tf.function(lambda x: act(self.model(x, training=False)), reduce_retracing=True)
+        return self._batched(self._predict_fn, images).astype(np.float32)
 
     def features(self, images: np.ndarray) -> np.ndarray:
         """images: ``uint8 (N, H, W, C)`` -> penultimate features ``float64 (N, 4*width)``."""
@@ -255,7 +266,8 @@ def train_classifier(images: np.ndarray, labels: np.ndarray, val_images: np.ndar
     trained = TrainedClassifier(model, task=task, num_classes=num_classes, recipe=recipe, seed=seed,
                                 history=[], best_step=0, flips=flips, seconds=0.0)
     steps_per_epoch = max(1, math.ceil(len(x) / batch))
-    eval_every = max(1, min(steps, steps_per_epoch // max(1, recipe.evals_per_epoch), max(1, steps // 10)))
+    # Once per epoch, but at most ~10 checks in all: tiny subsets have 1-step epochs.
+    eval_every = max(1, steps_per_epoch // max(1, recipe.evals_per_epoch), steps // 10)
     rng = np.random.default_rng(seed)
     order, pos = rng.permutation(len(x)), 0
     best_auc, best_weights = -np.inf, None

@@ -32,7 +32,9 @@ _LAZY = {
     "worker_session": "medganbench.metrics.client",
 }
 
-__all__ = sorted(_LAZY)
+__all__ = ["FIDELITY_KEYS", "augmentation_gain", "closest_pairs_figure", "fidelity_from_features",
+           "get_domain_extractor", "get_inception_extractor", "memorization_report", "reference_features",
+           "worker_session"]
 
 
 def __getattr__(name: str):

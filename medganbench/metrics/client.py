@@ -9,8 +9,8 @@ Usage::
     with worker_session():              # optional: one worker answers every call in the block
         call_worker("fidelity", arrays={"real": r, "fake": f}, args={...})
 
-Without a session each :func:`call_worker` starts a worker (about 2-4 s to import torch) and
-stops it afterwards.
+Without a session, calls share one default worker started on first use (about 2-4 s to import
+torch) and stopped at exit or by :func:`close_default_worker`.
 """
 
 from __future__ import annotations
@@ -168,26 +168,42 @@ def call_worker(op: str, *, arrays: dict[str, np.ndarray | None] | None = None, 
     ``outputs``: names of ``.npy`` files the op writes into the folder passed as ``args["out"]``;
     they are loaded and returned under ``result["arrays"][name]``.
     """
-    own = None
-    client = _ACTIVE[-1] if _ACTIVE and _ACTIVE[-1].alive else None
-    if client is None:
-        client = own = WorkerClient()
-    try:
-        with tempfile.TemporaryDirectory(dir=client.tmpdir) as tmp:
-            payload = dict(args or {})
-            for name, array in (arrays or {}).items():
-                if array is None:
-                    payload[name] = None
-                    continue
-                path = os.path.join(tmp, f"{name}.npy")
-                np.save(path, np.asarray(array))
-                payload[name] = path
-            if outputs:
-                payload["out"] = os.path.join(tmp, "out")
-            result = client.request(op, payload, timeout=timeout)
-            if outputs:
-                result["arrays"] = {n: np.load(os.path.join(tmp, "out", f"{n}.npy")) for n in outputs}
-            return result
-    finally:
-        if own is not None:
-            own.close()
+    client = _ACTIVE[-1] if _ACTIVE and _ACTIVE[-1].alive else _default_worker()
+    with tempfile.TemporaryDirectory(dir=client.tmpdir) as tmp:
+        payload = dict(args or {})
+        for name, array in (arrays or {}).items():
+            if array is None:
+                payload[name] = None
+                continue
+            path = os.path.join(tmp, f"{name}.npy")
+            np.save(path, np.asarray(array))
+            payload[name] = path
+        if outputs:
+            payload["out"] = os.path.join(tmp, "out")
+        result = client.request(op, payload, timeout=timeout)
+        if outputs:
+            result["arrays"] = {n: np.load(os.path.join(tmp, "out", f"{n}.npy")) for n in outputs}
+        return result
+
+
+_DEFAULT: list[WorkerClient] = []
+
+
+def _default_worker() -> WorkerClient:
+    """One worker kept alive for the rest of the process (notebooks call metrics cell after cell)."""
+    if not _DEFAULT or not _DEFAULT[0].alive:
+        if _DEFAULT:
+            _DEFAULT[0].close()
+        _DEFAULT[:] = [WorkerClient()]
+        if len(_DEFAULT) == 1 and not getattr(_default_worker, "_registered", False):
+            import atexit
+
+            atexit.register(close_default_worker)
+            _default_worker._registered = True  # type: ignore[attr-defined]
+    return _DEFAULT[0]
+
+
+def close_default_worker() -> None:
+    """Stop the shared worker (frees its memory, e.g. GPU memory held by Inception-v3)."""
+    while _DEFAULT:
+        _DEFAULT.pop().close()

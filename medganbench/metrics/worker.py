@@ -137,7 +137,8 @@ def op_fidelity(args: dict) -> dict:
     if args.get("fake_logits"):
         logits = np.load(args["fake_logits"]).astype(np.float64, copy=False)
         isc = isc_features_to_metric(torch.from_numpy(np.ascontiguousarray(logits)),
-                                     splits=int(args.get("isc_splits", 10)), shuffle=True, rng_seed=seed)
+                                     splits=max(1, min(int(args.get("isc_splits", 10)), len(logits))),
+                                     shuffle=True, rng_seed=seed)
         out["isc_mean"] = isc["inception_score_mean"]
         out["isc_std"] = isc["inception_score_std"]
     return out

@@ -1,0 +1,163 @@
+"""Domain extractor on real PneumoniaMNIST: sanity of FID/KID, caching, memorization, augmentation gain.
+
+A deliberately short recipe keeps the suite fast; the benchmark's own recipe is DOMAIN_RECIPE.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from medganbench.classifier import ClassifierRecipe
+from medganbench.errors import ConfigError
+
+REPO = Path(__file__).resolve().parents[1]
+TEST_RECIPE = ClassifierRecipe(width=16, epochs=2, min_steps=40)
+
+
+@pytest.fixture(scope="module")
+def data(medmnist_root):
+    from medganbench.data import load_dataset
+
+    return {s: load_dataset("pneumoniamnist", s) for s in ("train", "val", "test")}
+
+
+@pytest.fixture(scope="module")
+def extractor(data, tmp_path_factory):
+    from medganbench.metrics.domain import get_domain_extractor
+
+    cache = tmp_path_factory.mktemp("cache")
+    before = os.environ.get("MEDGANBENCH_CACHE")
+    os.environ["MEDGANBENCH_CACHE"] = str(cache)  # this module only: never the user's cache
+    yield get_domain_extractor("pneumoniamnist", recipe=TEST_RECIPE, seed=0, progress=False)
+    if before is None:
+        os.environ.pop("MEDGANBENCH_CACHE", None)
+    else:
+        os.environ["MEDGANBENCH_CACHE"] = before
+
+
+@pytest.fixture(scope="module")
+def session():
+    from medganbench.metrics.client import worker_session
+
+    with worker_session() as client:
+        yield client
+
+
+def _noisy(images, sigma, seed=0):
+    rng = np.random.default_rng(seed)
+    return np.clip(images.astype(np.float64) + rng.normal(0, sigma, images.shape), 0, 255).astype(np.uint8)
+
+
+def _blurred(images, sigma):
+    from scipy.ndimage import gaussian_filter
+
+    if sigma == 0:
+        return images
+    return np.clip(np.rint(gaussian_filter(images.astype(np.float64), sigma=(0, sigma, sigma, 0))), 0, 255
+                   ).astype(np.uint8)
+
+
+def test_extractor_is_cached_and_identified(extractor, data):
+    from medganbench.metrics.domain import extractor_id, get_domain_extractor, reference_features
+
+    assert extractor.id == extractor_id("pneumoniamnist", 28, TEST_RECIPE, 0)
+    assert extractor.id != extractor_id("pneumoniamnist", 28, TEST_RECIPE, 1)
+    assert extractor.dim == 64 and extractor.spec["weights_sha256"]
+    again = get_domain_extractor("pneumoniamnist", recipe=TEST_RECIPE, seed=0, progress=False)  # from disk
+    np.testing.assert_allclose(again.features(data["val"].images[:16]), extractor.features(data["val"].images[:16]),
+                               rtol=1e-5, atol=1e-6)
+    ref = reference_features("pneumoniamnist", 28, "test", extractor)
+    assert ref.shape == (624, 64) and ref.dtype == np.float64
+    np.testing.assert_allclose(reference_features("pneumoniamnist", 28, "test", extractor), ref)
+    assert extractor.meta["val_metrics"]["auc"] > 0.8  # it learned something about pneumonia
+    with pytest.raises(ConfigError, match="shape"):
+        extractor.features(np.zeros((2, 64, 64, 1), np.uint8))
+
+
+def test_halves_of_train_are_close_and_degradation_raises_fid(extractor, data, session):
+    from medganbench.metrics.fidelity import fidelity_from_features
+
+    train = data["train"].images
+    rng = np.random.default_rng(0)
+    perm = rng.permutation(len(train))
+    ref_imgs, other = train[perm[:1200]], train[perm[1200:1800]]
+    ref = extractor.features(ref_imgs)
+    halves = fidelity_from_features(ref, extractor.features(other), bootstrap=0)
+    noise_fids = [fidelity_from_features(ref, extractor.features(_noisy(other, s)), bootstrap=0)
+                  for s in (8, 24, 64)]
+    blur_fids = [fidelity_from_features(ref, extractor.features(_blurred(other, s)), bootstrap=0)["fid"]
+                 for s in (0.6, 1.2, 2.4)]
+    fids = [halves["fid"]] + [r["fid"] for r in noise_fids]
+    assert all(a < b for a, b in zip(fids, fids[1:])), f"FID not monotonic in noise: {fids}"
+    assert all(a < b for a, b in zip([halves["fid"]] + blur_fids, blur_fids)), f"FID not monotonic in blur: {blur_fids}"
+    assert halves["fid"] < 0.1 * noise_fids[-1]["fid"]
+    assert abs(halves["kid_mean"]) < 0.1 * noise_fids[-1]["kid_mean"]
+
+
+def test_memorization_flags_training_images(extractor, data, tmp_path):
+    from medganbench.metrics.memorization import MEMORIZATION_KEYS, closest_pairs_figure, memorization_report
+
+    train, val, test = data["train"].images, data["val"].images, data["test"].images
+    copies = memorization_report(train[:400], train, test, extractor=extractor, other_splits={"val": val})
+    assert tuple(copies) == MEMORIZATION_KEYS
+    assert copies["memorized"] and copies["near_copy_fraction"] == 1.0
+    assert copies["near_copy_fraction_domain"] == 1.0 and copies["exact_duplicates_train"] == 400
+    honest = memorization_report(val, train, test, extractor=extractor)
+    assert not honest["memorized"], honest["memorized_reason"]
+    assert 0.0 <= honest["near_copy_fraction"] < 0.1
+    assert 0.5 < honest["nn_ratio_pixel"] < 2.0
+    png = tmp_path / "pairs.png"
+    closest_pairs_figure(train[:50], train, png, n=4)
+    assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def test_augmentation_gain_tiny_regime_end_to_end(data):
+    from medganbench.metrics.augmentation import augmentation_gain, augmentation_keys
+
+    val = data["val"]  # stands in for a class-conditional generator's labelled output
+    tiny = ClassifierRecipe(width=8, epochs=1, min_steps=8)
+    summary, runs = augmentation_gain("pneumoniamnist", val.images, val.labels, regimes=(0.01,), seeds=(0, 1, 2),
+                                      recipe=tiny, progress=False, return_runs=True)
+    assert tuple(summary) == augmentation_keys((0.01,))
+    assert len(runs) == 9 and {r["arm"] for r in runs} == {"real", "mixed", "synthetic"}
+    assert summary["majority_floor_acc"] == pytest.approx(390 / 624)
+    assert summary["p1_n_real"] == 47 and summary["p1_n_synthetic"] == 47
+    for arm in ("real", "mixed", "synthetic"):
+        assert 0.0 <= summary[f"p1_{arm}_auc_mean"] <= 1.0 and summary[f"p1_{arm}_auc_std"] >= 0.0
+    gains = [m["auc"] - r["auc"] for m in runs if m["arm"] == "mixed" for r in runs
+             if r["arm"] == "real" and r["seed"] == m["seed"]]
+    assert summary["p1_gain_auc_mean"] == pytest.approx(np.mean(gains))
+    assert summary["baseline_auc_distance"] is None and "100 %" in summary["baseline_reason"]
+    with pytest.raises(ConfigError, match="3 distinct seeds"):
+        augmentation_gain("pneumoniamnist", val.images, val.labels, seeds=(0, 1), progress=False)
+    with pytest.raises(ConfigError, match="synthetic pool"):
+        augmentation_gain("pneumoniamnist", val.images[:10], val.labels[:10], regimes=(0.1,), progress=False,
+                          recipe=tiny)
+
+
+def test_tensorflow_training_then_fid_in_one_process(medmnist_root, tmp_path):
+    """The notebook situation: TensorFlow trains in the process, then FID comes back from the worker."""
+    code = r"""
+import sys, numpy as np
+import tensorflow as tf
+from medganbench.data import load_dataset
+from medganbench.classifier import ClassifierRecipe, train_classifier
+from medganbench.metrics.fidelity import fidelity_from_features
+val = load_dataset("pneumoniamnist", "val")
+clf = train_classifier(val.images[:64], val.labels[:64], val.images, val.labels,
+                       ClassifierRecipe(width=8, epochs=1, min_steps=3), task="binary", progress=False)
+f = clf.features(val.images)
+res = fidelity_from_features(f[:262], f[262:], bootstrap=0)
+assert "tensorflow" in sys.modules and "torch" not in sys.modules
+print("FID", res["fid"])
+"""
+    env = {**os.environ, "PYTHONPATH": str(REPO)}
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env, timeout=300)
+    assert out.returncode == 0, out.stderr[-3000:]
+    assert float(out.stdout.strip().split()[-1]) >= 0.0
