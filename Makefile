@@ -6,7 +6,7 @@ VENV ?= .venv
 # The torch pair tested on the project's machines; override for another platform,
 # e.g. `make test TORCH_SPEC="torch torchvision"`.
 TORCH_SPEC ?= torch==2.14.1 torchvision==0.29.1
-DEMO_ARGS ?= data preview pneumoniamnist --out runs/demo/preview.png
+DEMO_ARGS ?= bench --model cdcgan --dataset pneumoniamnist --budget quick --out runs/demo
 
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.medganbench-installed

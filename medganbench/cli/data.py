@@ -21,6 +21,9 @@ from medganbench.errors import MedGanBenchError
 SPLITS = ("train", "val", "test")
 
 
+from medganbench.data.listing import list_datasets  # noqa: E402
+
+
 def add_commands(sub) -> None:
     parser = sub.add_parser("data", help="List, inspect and preview data sets.",
                             description="List, inspect and preview data sets.")
@@ -78,41 +81,10 @@ def _print_json(obj) -> None:
     print(json.dumps(obj, indent=2, default=str))
 
 
-def _dataset_rows() -> list[dict]:
-    from medganbench.data import catalog
-    from medganbench.data.medmnist import expected_path
-    from medganbench.data.phantoms import phantom_card
-    from medganbench.data.phantoms import DEFAULT_SPLIT_SIZES
-    from medganbench.registry import DATASETS
-
-    rows = []
-    for name in DATASETS.names():
-        meta = DATASETS.info(name)
-        if meta.get("source") == "medmnist":
-            card = catalog.card(name)
-            present = [s for s in catalog.SIZES if expected_path(name, s).is_file()]
-            rows.append({"name": name, "task": card["task"], "num_classes": card["num_classes"],
-                         "classes": card["classes"], "channels": card["channels"],
-                         "sizes": list(catalog.SIZES), "present_sizes": present,
-                         "n_samples": card["n_samples"], "source": "medmnist", "synthetic": False,
-                         "folder": str(expected_path(name, 28).parent)})
-        elif name == "phantoms":
-            card = phantom_card(28, 1, DEFAULT_SPLIT_SIZES)
-            rows.append({"name": name, "task": card["task"], "num_classes": card["num_classes"],
-                         "classes": card["classes"], "channels": 1, "sizes": "any",
-                         "present_sizes": "procedural", "n_samples": card["n_samples"],
-                         "source": "procedural", "synthetic": True, "folder": None})
-        else:  # registered by another part of the kit; list what the registry knows
-            rows.append({"name": name, "task": meta.get("task", "?"), "num_classes": None, "classes": [],
-                         "channels": None, "sizes": None, "present_sizes": [], "n_samples": {},
-                         "source": meta.get("source", "?"), "synthetic": None, "folder": None})
-    return rows
-
-
 # --- commands ---------------------------------------------------------------------------------
 
 def cmd_list(args) -> int:
-    rows = _dataset_rows()
+    rows = list_datasets()
     if args.json:
         _print_json(rows)
         return 0
@@ -135,7 +107,7 @@ def cmd_list(args) -> int:
 
 
 def dataset_info(name: str, size: int = 28) -> dict:
-    """Card plus, per split, the image count, class counts, shape, dtype and pixel range read from the data."""
+    """Card plus, per split: image count, class counts, shape, dtype and pixel range read from the data."""
     splits = {}
     card = None
     for split in SPLITS:
