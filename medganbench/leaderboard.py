@@ -18,7 +18,7 @@ from __future__ import annotations
 import csv
 import io
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from medganbench.bench.result import load_result, validate_result
@@ -82,6 +82,7 @@ def _sort_key(row: dict):
 class Collected:
     rows: list[dict]
     rejected: dict[str, list[str]]  # file name -> problems
+    translation: list[tuple[str, dict]] = field(default_factory=list)  # (file, valid translation result)
 
 
 def collect(submissions: str | Path) -> Collected:
@@ -89,7 +90,7 @@ def collect(submissions: str | Path) -> Collected:
     folder = Path(submissions)
     if not folder.is_dir():
         raise MedGanBenchError(f"No submissions folder at {folder}; put result.json files in it.")
-    rows, rejected = [], {}
+    rows, rejected, translation = [], {}, []
     for path in sorted(folder.glob("*.json")):
         try:
             result = load_result(path)
@@ -99,6 +100,10 @@ def collect(submissions: str | Path) -> Collected:
         problems = validate_result(result)
         if problems:
             rejected[path.name] = problems
+            continue
+        if result.get("task") == "translation":
+            # Translation results have their own table (PSNR/SSIM against baselines), never ranked by FID.
+            translation.append((path.name, result))
             continue
         rows.append(row_from_result(result, file=path.name))
     groups: dict[tuple, list[dict]] = {}
@@ -110,7 +115,7 @@ def collect(submissions: str | Path) -> Collected:
         for i, row in enumerate(group, 1):
             row["rank"] = i
         ranked.extend(group)
-    return Collected(ranked, rejected)
+    return Collected(ranked, rejected, translation)
 
 
 def _fmt(v, digits=3) -> str:
@@ -156,6 +161,10 @@ def render_markdown(collected: Collected, link_prefix: str = "submissions/") -> 
                     f"| {_fmt(r['domain_recall'])} | {_fmt(r['inception_fid'], 2)} | {_fmt(r['near_copy_fraction'])} "
                     f"| {gain} | [{r['file']}]({link_prefix}{r['file']}) |")
             out.append("")
+    if collected.translation:
+        from medganbench.translate.report import render_translation_markdown
+
+        out += [render_translation_markdown(collected.translation), ""]
     if collected.rejected:
         out += ["## Rejected submissions", ""]
         for name, problems in sorted(collected.rejected.items()):

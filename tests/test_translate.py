@@ -4,6 +4,7 @@ training run that lowers the L1 error on real images, and the CLI train + eval r
 from __future__ import annotations
 
 import json
+from pathlib import Path
 import math
 
 import numpy as np
@@ -280,5 +281,18 @@ def test_cli_train_resume_and_eval_on_mr(tmp_path, cli, dicom_root):
     assert row["task"] == "denoise-mr" and row["best_baseline"] == groups["gain"]["values"]["best_baseline"]
     table = render_translation_markdown([("dn.json", result)])
     assert "### denoise-mr" in table and row["verdict"] in table
+    # the leaderboard build puts translation results in their own table, never in the FID ranking
+    import shutil
+
+    from medganbench.leaderboard import build_leaderboard
+
+    subs = tmp_path / "lb" / "submissions"
+    subs.mkdir(parents=True)
+    shutil.copy(out / "result.json", subs / "dn.json")
+    shutil.copy(Path(__file__).resolve().parents[1] / "leaderboard" / "submissions" / "dcgan-quick-seed0.json", subs)
+    built = build_leaderboard(tmp_path / "lb")
+    md = built["markdown"].read_text()
+    assert built["n_ranked"] == 1 and built["n_rejected"] == 0
+    assert "## Image-to-image translation" in md and "dn.json" in md and "dcgan-quick-seed0.json" in md
     bad = cli("translate", "train", "--task", "denoise-mr", "--model", "cyclegan", "--out", str(tmp_path / "x"))
     assert bad.returncode == 2 and "paired" in bad.stderr
