@@ -7,7 +7,7 @@ from pathlib import Path
 
 import numpy as np
 
-from medganbench.io import atomic_path
+from medganbench.io import atomic_path, save_figure
 
 
 def make_grid(images: np.ndarray, ncols: int | None = None, pad: int = 1) -> np.ndarray:
@@ -69,6 +69,5 @@ def plot_log(log_csv: str | Path, path: str | Path | None = None, columns=None):
             ax.legend(fontsize=8)
     fig.tight_layout()
     if path is not None:
-        with atomic_path(Path(path), suffix=".png") as tmp:
-            fig.savefig(tmp, dpi=100, format="png")
+        save_figure(fig, path, dpi=100)
     return fig

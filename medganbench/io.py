@@ -45,6 +45,21 @@ def atomic_write_text(path: str | Path, text: str) -> Path:
     return atomic_write_bytes(path, text.encode("utf-8"))
 
 
+def save_figure(fig, path: str | Path, dpi: float | None = None, close: bool = False) -> Path:
+    """Write a matplotlib figure as PNG atomically (an interrupted save never leaves half an image).
+
+    ``close=True`` also closes the figure (scripts and CLIs; notebooks keep it to show inline).
+    """
+    path = Path(path)
+    with atomic_path(path, suffix=".png") as tmp:
+        fig.savefig(tmp, format="png", **({} if dpi is None else {"dpi": dpi}))
+    if close:
+        import matplotlib.pyplot as plt
+
+        plt.close(fig)
+    return path
+
+
 def sha256_file(path: str | Path, chunk: int = 1 << 20) -> str:
     h = hashlib.sha256()
     with open(path, "rb") as fh:

@@ -23,7 +23,7 @@ from pathlib import Path
 
 from medganbench.bench.result import load_result, validate_result
 from medganbench.errors import MedGanBenchError
-from medganbench.io import atomic_path, atomic_write_text, sha256_file
+from medganbench.io import atomic_write_text, save_figure, sha256_file
 
 #: Columns of the CSV and (most of) the Markdown tables; values come from :func:`row_from_result`.
 COLUMNS = ("dataset", "size", "eval_spec_hash", "rank", "model", "submitter", "source", "budget", "steps",
@@ -217,11 +217,7 @@ def plot_fid_vs_gain(collected: Collected, path: str | Path) -> Path:
         ax.text(0.5, 0.5, "no result has both FID and augmentation gain", ha="center", va="center",
                 transform=ax.transAxes)
     fig.tight_layout()
-    path = Path(path)
-    with atomic_path(path, suffix=".png") as tmp:
-        fig.savefig(tmp, format="png")
-    plt.close(fig)
-    return path
+    return save_figure(fig, path, close=True)
 
 
 def build_leaderboard(root: str | Path = "leaderboard") -> dict[str, Path]:

@@ -26,17 +26,16 @@ import csv
 import dataclasses
 import io
 import json
-import os
 import re
 import sys
 import time
 import zipfile
 from pathlib import Path
-from typing import Literal, Optional
+from typing import Literal
 
 import numpy as np
 
-from medganbench.config import load_config, save_config, to_dict
+from medganbench.config import load_config, save_config
 from medganbench.errors import ConfigError, MedGanBenchError
 from medganbench.io import atomic_path, atomic_write_text
 
@@ -68,7 +67,7 @@ class TrainConfig:
     ema_decay: float = _f(0.999, "EMA decay of the generator's weights (0 = no EMA)")
     grid_size: int = _f(64, "images per sample grid")
     steps_per_call: int = _f(1, "training steps per compiled call (cuts Python overhead)")
-    jit_compile: Optional[bool] = _f(None, "XLA-compile the step (default: on for GPUs, off on CPU where it is slower)")
+    jit_compile: bool | None = _f(None, "XLA-compile the step (default: on for GPUs, off on CPU where it is slower)")
     mixed_precision: Literal["off", "float16", "bfloat16"] = _f(
         "off", "mixed precision: float16 (GPUs, with loss scaling) or bfloat16 (TPUs, CPUs with AMX/AVX512-BF16)")
     distribute: Literal["auto", "none", "mirrored", "tpu"] = _f(
@@ -277,9 +276,8 @@ class Trainer:
             for i, v in enumerate(variables):
                 arrays[f"{group}/{i:04d}"] = np.asarray(v.numpy())
         path = self.run_dir / "checkpoints" / f"step_{step:06d}.npz"
-        with atomic_path(path, suffix=".npz") as tmp:
-            with open(tmp, "wb") as fh:
-                np.savez(fh, **arrays)
+        with atomic_path(path, suffix=".npz") as tmp, open(tmp, "wb") as fh:
+            np.savez(fh, **arrays)
         for _, old in list_checkpoints(self.run_dir)[:-self.config.keep_checkpoints]:
             old.unlink(missing_ok=True)
         return path
@@ -302,7 +300,7 @@ class Trainer:
 
     def restore_latest(self) -> int | None:
         """Restore the newest readable checkpoint (a damaged one is reported and skipped)."""
-        for step, path in reversed(list_checkpoints(self.run_dir)):
+        for _step, path in reversed(list_checkpoints(self.run_dir)):
             try:
                 return self.restore_checkpoint(path)
             except (OSError, ValueError, EOFError, KeyError, zipfile.BadZipFile) as exc:
@@ -336,7 +334,7 @@ class Trainer:
             fh.flush()
 
     # --- the loop ------------------------------------------------------------------------
-    def fit(self) -> "Trainer":
+    def fit(self) -> Trainer:
         """Train to ``config.steps`` (resuming if a checkpoint was restored); Ctrl-C saves and returns."""
         import tensorflow as tf
 

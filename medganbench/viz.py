@@ -19,7 +19,7 @@ import numpy as np
 
 from medganbench.data.pipeline import to_uint8
 from medganbench.errors import MedGanBenchError
-from medganbench.io import atomic_path
+from medganbench.io import save_figure
 
 
 def as_uint8_nhwc(images) -> np.ndarray:
@@ -115,7 +115,4 @@ def save_grid(path: str | Path, images, labels=None, class_names=None, ncols: in
               title: str | None = None, dpi: int = 100, **kwargs) -> Path:
     """Draw :func:`image_grid` and write it as a PNG at ``path`` (folders created; atomic). Returns the path."""
     fig = image_grid(images, labels=labels, class_names=class_names, ncols=ncols, title=title, **kwargs)
-    path = Path(path)
-    with atomic_path(path, suffix=".png") as tmp:
-        fig.savefig(tmp, format="png", dpi=dpi)
-    return path
+    return save_figure(fig, path, dpi=dpi)

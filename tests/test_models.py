@@ -5,9 +5,9 @@ import pytest
 
 pytest.importorskip("tensorflow")
 
-from medganbench.errors import ConfigError  # noqa: E402
-from medganbench.models import build  # noqa: E402
-from medganbench.models.dcgan import upsampling_plan  # noqa: E402
+from medganbench.errors import ConfigError
+from medganbench.models import build
+from medganbench.models.dcgan import upsampling_plan
 
 SMALL = dict(base_filters=8, latent_dim=8)
 

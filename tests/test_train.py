@@ -15,8 +15,8 @@ import pytest
 
 pytest.importorskip("tensorflow")
 
-from medganbench.errors import ConfigError, MedGanBenchError  # noqa: E402
-from medganbench.train import TrainConfig, Trainer, list_checkpoints, run_training  # noqa: E402
+from medganbench.errors import ConfigError, MedGanBenchError
+from medganbench.train import TrainConfig, Trainer, list_checkpoints, run_training
 
 REPO = Path(__file__).resolve().parents[1]
 TINY = {"base_filters": 8, "latent_dim": 8}

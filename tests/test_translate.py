@@ -4,8 +4,8 @@ training run that lowers the L1 error on real images, and the CLI train + eval r
 from __future__ import annotations
 
 import json
-from pathlib import Path
 import math
+from pathlib import Path
 
 import numpy as np
 import pytest

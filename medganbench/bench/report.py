@@ -6,7 +6,7 @@ from pathlib import Path
 
 import numpy as np
 
-from medganbench.io import atomic_path, atomic_write_text
+from medganbench.io import atomic_write_text, save_figure
 
 
 def save_sample_grid(images: np.ndarray, path: str | Path, labels: np.ndarray | None = None, *,
@@ -52,11 +52,7 @@ def save_sample_grid(images: np.ndarray, path: str | Path, labels: np.ndarray | 
     if title:
         fig.suptitle(title, fontsize=9)
     fig.tight_layout()
-    path = Path(path)
-    with atomic_path(path, suffix=".png") as tmp:
-        fig.savefig(tmp, format="png")
-    plt.close(fig)
-    return path
+    return save_figure(fig, path, close=True)
 
 
 def _fmt(v) -> str:

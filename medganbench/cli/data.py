@@ -16,12 +16,10 @@ from pathlib import Path
 
 import numpy as np
 
+from medganbench.data.listing import list_datasets
 from medganbench.errors import MedGanBenchError
 
 SPLITS = ("train", "val", "test")
-
-
-from medganbench.data.listing import list_datasets  # noqa: E402
 
 
 def add_commands(sub) -> None:

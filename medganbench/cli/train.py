@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 
-
 def _parse_set(items) -> dict:
     from medganbench.errors import ConfigError
 

@@ -27,9 +27,9 @@ from __future__ import annotations
 import hashlib
 import os
 from collections import Counter
+from collections.abc import Iterable, Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Iterable, Sequence
 
 import numpy as np
 
@@ -86,7 +86,7 @@ class Series:
     normal: tuple[float, float, float] | None
     slices: list[SliceRef] = field(default_factory=list)
     window: tuple[float, float] | None = None  # first WindowCenter/WindowWidth of the header
-    voi_lut: "VoiLut | None" = None  # VOI LUT table of the header, when it has one
+    voi_lut: VoiLut | None = None  # VOI LUT table of the header, when it has one
     decodable: bool = True
     why_not: str = ""  # why the pixels cannot be decoded here (then the files are in ``skipped``)
 

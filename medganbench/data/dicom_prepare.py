@@ -31,9 +31,10 @@ replaced by hashes, since file names can carry names or UIDs).
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Literal, Sequence
+from typing import Literal
 
 import numpy as np
 
@@ -198,7 +199,7 @@ def prepare(paths: str | Path | Sequence[str | Path], out: str | Path, config: P
         info["label"] = label_of[k]
     from medganbench import __version__
 
-    counts = {sp: int(len(arrays[f"{sp}_images"])) for sp in SPLITS}
+    counts = {sp: len(arrays[f"{sp}_images"]) for sp in SPLITS}
     card = {
         "name": out.stem, "source": "dicom", "kit_version": __version__,
         "task": "multi-class" if len(classes) > 1 else "single-class",

@@ -7,11 +7,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import numpy as np
-
 from medganbench.data.dicom import ScanResult, load_series
 from medganbench.data.windows import window_volume
-from medganbench.io import atomic_path
+from medganbench.io import save_figure
 
 
 def preview_montage(result: ScanResult, out: str | Path, window: str = "auto", per_series: int = 8,
@@ -37,8 +35,4 @@ def preview_montage(result: ScanResult, out: str | Path, window: str = "auto", p
         row[0].set_title(f"{s.modality} · {s.n_slices} sl · {s.rows}×{s.columns} · {win['window']}{cw} · {s.uid[:8]}",
                          fontsize=7, loc="left")
     fig.tight_layout()
-    out = Path(out)
-    with atomic_path(out, suffix=".png") as tmp:
-        fig.savefig(tmp, dpi=90, format="png")
-    plt.close(fig)
-    return out
+    return save_figure(fig, out, dpi=90, close=True)

@@ -7,8 +7,7 @@ def list_datasets() -> list[dict]:
     """Every registered data set as a dict: name, task, classes, channels, sizes, sizes present locally."""
     from medganbench.data import catalog
     from medganbench.data.medmnist import expected_path
-    from medganbench.data.phantoms import phantom_card
-    from medganbench.data.phantoms import DEFAULT_SPLIT_SIZES
+    from medganbench.data.phantoms import DEFAULT_SPLIT_SIZES, phantom_card
     from medganbench.registry import DATASETS
 
     rows = []

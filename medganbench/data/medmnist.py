@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import hashlib
 import os
-import socket
 import urllib.error
 import urllib.request
 import zipfile
@@ -132,7 +131,7 @@ def download(flag: str, size: int = 28, root=None, *, url: str | None = None, md
     except DatasetUnavailable:
         # Already worded for the user (MD5 mismatch); it is an OSError too, so keep it from the clause below.
         raise
-    except (urllib.error.URLError, socket.timeout, TimeoutError, ConnectionError, OSError) as exc:
+    except (urllib.error.URLError, TimeoutError, ConnectionError, OSError) as exc:
         raise DatasetUnavailable(
             f"{target.name} is not at {target} and could not be downloaded ({_reason(exc)}). {how}"
         ) from exc

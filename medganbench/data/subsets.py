@@ -65,8 +65,8 @@ def subset(ds: Dataset, fraction: float | None = None, per_class: int | None = N
         "fraction": None if fraction is None else float(fraction),
         "per_class": None if per_class is None else int(per_class),
         "seed": int(seed),
-        "n": int(len(idx)),
-        "parent_n": int(len(ds)),
+        "n": len(idx),
+        "parent_n": len(ds),
         "stratified_on": "first label column (multi-label set)" if multi_label else "class label",
     }
     return Dataset(images=ds.images[idx], labels=ds.labels[idx], card=card, split=ds.split)

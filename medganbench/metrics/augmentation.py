@@ -185,8 +185,8 @@ def augmentation_gain(dataset: str, synthetic_images, synthetic_labels, *, size:
                 clf = train_classifier(x, y, val.images, val.labels, recipe, seed, task=task, num_classes=num_classes,
                                        dataset=flip_dataset, progress=False)
                 res = evaluate(clf, test.images, test.labels)
-                runs.append({"regime": float(r), "seed": seed, "arm": arm, "n_real": int(len(rx)),
-                             "n_synthetic": 0 if arm == "real" else int(len(sidx)), "n_train": int(len(x)),
+                runs.append({"regime": float(r), "seed": seed, "arm": arm, "n_real": len(rx),
+                             "n_synthetic": 0 if arm == "real" else len(sidx), "n_train": len(x),
                              "best_step": clf.best_step, "seconds": round(clf.seconds, 2), **res})
                 bar.update(1)
                 bar.set_postfix(regime=regime_name(r), arm=arm, auc=f"{res['auc'] or float('nan'):.3f}")
@@ -207,7 +207,7 @@ def summarize_runs(runs: list[dict], *, regimes, dataset: str, size: int, ratio:
     out = dict.fromkeys(augmentation_keys(regimes))
     y = _class_ids(test_labels)
     seeds = sorted({r["seed"] for r in runs})
-    out.update(dataset=str(dataset), size=int(size), ratio=float(ratio), n_seeds=len(seeds), n_test=int(len(y)),
+    out.update(dataset=str(dataset), size=int(size), ratio=float(ratio), n_seeds=len(seeds), n_test=len(y),
                majority_floor_acc=float(np.bincount(y).max() / len(y)))
     for reg in regimes:
         p = regime_name(reg)

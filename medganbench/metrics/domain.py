@@ -190,7 +190,7 @@ def reference_features(dataset: str, size: int, split: str, extractor, *, root=N
 def reference_statistics(dataset: str, size: int, split: str, extractor, *, root=None, cache_dir=None) -> dict:
     """``{"mu": float64 (D,), "sigma": float64 (D, D), "n": int}`` of a real split (cached, see above)."""
     ref = _reference(dataset, size, split, extractor, root, cache_dir)
-    return {"mu": ref["mu"], "sigma": ref["sigma"], "n": int(len(ref["features"]))}
+    return {"mu": ref["mu"], "sigma": ref["sigma"], "n": len(ref["features"])}
 
 
 def _reference(dataset, size, split, extractor, root, cache_dir) -> dict:

@@ -133,7 +133,7 @@ def fidelity_from_features(real_features, fake_features, *, heldout_features=Non
         fid=result.get("fid"),
         fid_ci_low=float(np.percentile(boots, 2.5)) if len(boots) >= 2 else None,
         fid_ci_high=float(np.percentile(boots, 97.5)) if len(boots) >= 2 else None,
-        fid_bootstrap=int(len(boots)),
+        fid_bootstrap=len(boots),
         fid_reason=fid_reason,
         fid_floor=result.get("fid_floor"),
         fid_at_floor_n=result.get("fid_at_floor_n"),

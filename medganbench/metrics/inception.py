@@ -28,7 +28,6 @@ Public API::
 from __future__ import annotations
 
 import os
-import socket
 import urllib.error
 import urllib.request
 from pathlib import Path
@@ -93,7 +92,7 @@ def inception_weights_path(weights: str | os.PathLike | None = None, *, download
                     if not chunk:
                         break
                     fh.write(chunk)
-    except (urllib.error.URLError, socket.timeout, TimeoutError, ConnectionError, OSError, ValueError) as exc:
+    except (urllib.error.URLError, TimeoutError, ConnectionError, OSError, ValueError) as exc:
         reason = getattr(exc, "reason", exc)
         raise WeightsUnavailable(
             f"Inception-v3 weights ({INCEPTION_WEIGHTS_FILE}) are not at {cached} and could not be downloaded "

@@ -207,8 +207,7 @@ def closest_pairs_figure(generated, train_images, path: str | Path | None = None
     fig.suptitle(title or f"Closest generated/training pairs ({space} space)", fontsize=9)
     fig.tight_layout()
     if path is not None:
-        from medganbench.io import atomic_path
+        from medganbench.io import save_figure
 
-        with atomic_path(path, suffix=".png") as tmp:
-            fig.savefig(tmp, dpi=120, format="png")
+        save_figure(fig, path, dpi=120)
     return fig

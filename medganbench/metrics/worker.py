@@ -192,7 +192,7 @@ def op_inception_features(args: dict) -> dict:
     os.makedirs(args["out"], exist_ok=True)
     np.save(os.path.join(args["out"], "pool.npy"), np.concatenate(pools))
     np.save(os.path.join(args["out"], "logits.npy"), np.concatenate(logits))
-    return {"n": int(len(images)), "device": device, "pool_dim": 2048, "logits_dim": int(logits[0].shape[1])}
+    return {"n": len(images), "device": device, "pool_dim": 2048, "logits_dim": int(logits[0].shape[1])}
 
 
 OPS = {"ping": op_ping, "fidelity": op_fidelity, "inception_features": op_inception_features}

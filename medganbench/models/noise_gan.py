@@ -8,6 +8,7 @@ Notebook ``02_first_gan_mlp.ipynb`` builds this step by hand and shows the class
 from __future__ import annotations
 
 import dataclasses
+import weakref
 
 import numpy as np
 
@@ -87,7 +88,6 @@ class NoiseGAN(GANModel):
         b = tf.shape(real)[0]
         labels = tf.cast(batch["labels"], tf.int32) if self.conditional else None
         G = self.networks["generator"]
-        D = self.networks["discriminator"]
         out = {}
         for _ in range(cfg.n_critic):
             noise = self.rng.normal([b, cfg.latent_dim])
@@ -165,12 +165,11 @@ def generate_with(generator, noise: np.ndarray, labels: np.ndarray | None = None
     return np.concatenate(parts)
 
 
-_COMPILED: "weakref.WeakKeyDictionary" = None  # generator -> tf.function (one trace per generator)
+_COMPILED: weakref.WeakKeyDictionary | None = None  # generator -> tf.function (one trace per generator)
 
 
 def _compiled_generate(generator):
     global _COMPILED
-    import weakref
 
     import tensorflow as tf
 

@@ -24,6 +24,7 @@ from pathlib import Path
 import numpy as np
 
 from medganbench.errors import MedGanBenchError
+from medganbench.io import save_figure
 
 PIXEL_EXTRACTOR = {"id": "pixel-psnr-ssim-mae/v1", "weights_sha256": None}
 
@@ -175,16 +176,13 @@ def _montage(test, out_u8, path: Path) -> None:
     import matplotlib
 
     matplotlib.use("Agg", force=False)
-    import matplotlib.pyplot as plt
-
     from medganbench.translate.plots import montage_figure
 
     if test.paired:
         fig = montage_figure({"input": test.inputs, "output": out_u8, "target": test.targets}, test.targets)
     else:
         fig = montage_figure({"input": test.inputs, "output": out_u8}, test.inputs)
-    fig.savefig(path, dpi=120)
-    plt.close(fig)
+    save_figure(fig, path, dpi=120, close=True)
 
 
 def _unpaired_groups(runs, test, metric_group, skipped, *, data_root=None, judge: bool = True,

@@ -192,7 +192,7 @@ def read_log(run_dir: str | Path) -> list[dict]:
 
 # --- evaluation ----------------------------------------------------------------------------------
 
-from medganbench.translate.evaluate import evaluate_translation
+from medganbench.translate.evaluate import evaluate_translation  # noqa: E402  (evaluate imports this module)
 
 __all__ = [
     "TranslateConfig",
