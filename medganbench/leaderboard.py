@@ -164,7 +164,7 @@ def render_markdown(collected: Collected, link_prefix: str = "submissions/") -> 
     if collected.translation:
         from medganbench.translate.report import render_translation_markdown
 
-        out += [render_translation_markdown(collected.translation), ""]
+        out += [render_translation_markdown(collected.translation, link_folder="submissions"), ""]
     if collected.rejected:
         out += ["## Rejected submissions", ""]
         for name, problems in sorted(collected.rejected.items()):

@@ -293,6 +293,6 @@ def test_cli_train_resume_and_eval_on_mr(tmp_path, cli, dicom_root):
     built = build_leaderboard(tmp_path / "lb")
     md = built["markdown"].read_text()
     assert built["n_ranked"] == 1 and built["n_rejected"] == 0
-    assert "## Image-to-image translation" in md and "dn.json" in md and "dcgan-quick-seed0.json" in md
+    assert "## Image-to-image translation" in md and "[dn.json](submissions/dn.json)" in md and "dcgan-quick-seed0.json" in md
     bad = cli("translate", "train", "--task", "denoise-mr", "--model", "cyclegan", "--out", str(tmp_path / "x"))
     assert bad.returncode == 2 and "paired" in bad.stderr

@@ -82,13 +82,18 @@ def leaderboard_row(result: dict, file: str = "") -> dict:
     }
 
 
-def render_translation_markdown(results: list[tuple[str, dict]]) -> str:
+def render_translation_markdown(results: list[tuple[str, dict]], link_folder: str | None = None) -> str:
     """The leaderboard's translation table(s) as Markdown: one table per task, model beside its best baseline.
 
     results: ``[(file name, result dict), ...]`` of valid ``task: "translation"`` results.
+    link_folder: when given, each file name links to ``link_folder/<file>`` (the leaderboard passes
+    ``"submissions"``).
     """
     def f(v, d=2):
         return "–" if v is None else (f"{v:.{d}f}" if isinstance(v, float) else str(v))
+
+    def link(name):
+        return f"[{name}]({link_folder}/{name})" if link_folder else name
 
     rows = [leaderboard_row(r, name) for name, r in results if r.get("task") == "translation"]
     out = ["## Image-to-image translation", ""]
@@ -106,13 +111,13 @@ def render_translation_markdown(results: list[tuple[str, dict]]) -> str:
                     gain += f" ± {f(r['psnr_gain_std'])}"
                 out.append(f"| {r['model']} | {f(r['steps'])} | {f(r['seeds'])} | {f(r['psnr'])} | {f(r['ssim'], 3)} "
                            f"| {f(r['mae'], 4)} | {r['best_baseline']} | {f(r['baseline_psnr'])} | {gain} "
-                           f"| {r['verdict']} | {r['file']} |")
+                           f"| {r['verdict']} | {link(r['file'])} |")
         else:
             out += ["| model | steps | seeds | cycle MAE | classified normal (translated) | (input) | FID to normal | result |",
                     "|---|---:|---:|---:|---:|---:|---:|---|"]
             for r in group:
                 out.append(f"| {r['model']} | {f(r['steps'])} | {f(r['seeds'])} | {f(r['cycle_mae'], 4)} "
                            f"| {f(r['translated_classified_normal_fraction'], 3)} "
-                           f"| {f(r['input_classified_normal_fraction'], 3)} | {f(r['fid_to_target'])} | {r['file']} |")
+                           f"| {f(r['input_classified_normal_fraction'], 3)} | {f(r['fid_to_target'])} | {link(r['file'])} |")
         out.append("")
     return "\n".join(out)
