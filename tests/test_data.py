@@ -4,7 +4,10 @@ from __future__ import annotations
 
 import hashlib
 import http.server
+import os
 import socket
+import subprocess
+import sys
 import threading
 import time
 from pathlib import Path
@@ -35,6 +38,17 @@ def test_pneumoniamnist_splits_and_class_counts(medmnist_root, split):
     assert ds.images.min() == 0 and ds.images.max() >= 250  # full 8-bit range, not rescaled
     assert 60 < ds.images.mean() < 200
     assert ds.split == split and len(ds) == n and ds.num_classes == 2
+
+
+def test_reading_a_medmnist_file_imports_neither_torch_nor_tensorflow(medmnist_root):
+    # medmnist's own loader imports torch; the kit must read the npz without it (TensorFlow processes).
+    code = ("import sys; from medganbench.data import load_dataset; "
+            "ds = load_dataset('pneumoniamnist', 'train'); "
+            "bad = [m for m in ('torch', 'torchvision', 'medmnist', 'tensorflow', 'keras') if m in sys.modules]; "
+            "print(len(ds), ','.join(bad))")
+    env = {**os.environ, "MEDGANBENCH_DATA": str(medmnist_root)}
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env, check=True)
+    assert out.stdout.split() == ["4708"], out.stdout + out.stderr[-2000:]
 
 
 def test_pneumoniamnist_card(medmnist_root):

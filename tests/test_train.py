@@ -116,6 +116,26 @@ def test_half_written_checkpoint_never_replaces_a_good_one(tmp_path, real_subset
     assert json.loads((resumed / "run.json").read_text())["step"] == 6
 
 
+def test_ctrl_c_saves_a_checkpoint_and_resume_finishes(tmp_path, real_subset, monkeypatch, capsys):
+    real_save_grid = Trainer.save_grid
+
+    def ctrl_c_at_step_4(self, step):  # the user presses Ctrl-C while step 4's grid is drawn
+        if step == 4:
+            raise KeyboardInterrupt
+        return real_save_grid(self, step)
+
+    monkeypatch.setattr(Trainer, "save_grid", ctrl_c_at_step_4)
+    kw = {"sample_every": 1, "checkpoint_every": 100}
+    run = run_training(_cfg(tmp_path, "ctrlc", **kw), TINY, dataset=real_subset)  # returns, no traceback
+    monkeypatch.undo()
+    assert "interrupted at step 4" in capsys.readouterr().err
+    assert [s for s, _ in list_checkpoints(run)] == [4]
+    assert not (run / "generator.keras").exists(), "an interrupted run must not look finished"
+    resumed = run_training(_cfg(tmp_path, "ctrlc", resume=True, **kw), TINY, dataset=real_subset)
+    assert json.loads((resumed / "run.json").read_text())["step"] == 6
+    assert [int(r["step"]) for r in _log(resumed)] == [1, 2, 3, 4, 5, 6]
+
+
 def test_same_seed_same_losses_other_seed_other_losses(tmp_path, real_subset):
     kw = dict(steps=3, sample_every=0, checkpoint_every=0)
     a = _log(run_training(_cfg(tmp_path, "s0a", **kw), TINY, dataset=real_subset))

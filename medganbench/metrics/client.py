@@ -15,6 +15,7 @@ torch) and stopped at exit or by :func:`close_default_worker`.
 
 from __future__ import annotations
 
+import atexit
 import collections
 import contextlib
 import json
@@ -191,15 +192,10 @@ _DEFAULT: list[WorkerClient] = []
 
 def _default_worker() -> WorkerClient:
     """One worker kept alive for the rest of the process (notebooks call metrics cell after cell)."""
-    if not _DEFAULT or not _DEFAULT[0].alive:
-        if _DEFAULT:
-            _DEFAULT[0].close()
-        _DEFAULT[:] = [WorkerClient()]
-        if len(_DEFAULT) == 1 and not getattr(_default_worker, "_registered", False):
-            import atexit
-
-            atexit.register(close_default_worker)
-            _default_worker._registered = True  # type: ignore[attr-defined]
+    if _DEFAULT and _DEFAULT[0].alive:
+        return _DEFAULT[0]
+    close_default_worker()  # a dead worker's temporary folder still needs removing
+    _DEFAULT.append(WorkerClient())
     return _DEFAULT[0]
 
 
@@ -207,3 +203,7 @@ def close_default_worker() -> None:
     """Stop the shared worker (frees its memory, e.g. GPU memory held by Inception-v3)."""
     while _DEFAULT:
         _DEFAULT.pop().close()
+
+
+# Registered once at import: a process that never computes a metric pays nothing for it.
+atexit.register(close_default_worker)
