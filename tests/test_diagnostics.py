@@ -3,8 +3,14 @@
 import numpy as np
 import pytest
 
-from medganbench.diagnostics import (diagnose, discriminator_wins, diversity_ratio, mean_pairwise_distance,
-                                     oscillation_index, oscillation_null_quantile)
+from medganbench.diagnostics import (
+    diagnose,
+    discriminator_wins,
+    diversity_ratio,
+    mean_pairwise_distance,
+    oscillation_index,
+    oscillation_null_quantile,
+)
 
 
 def test_diversity_ratio_orders_real_partial_and_full_collapse(medmnist_root):

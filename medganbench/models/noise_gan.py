@@ -41,10 +41,9 @@ class NoiseGAN(GANModel):
     config_class = NoiseGANConfig
 
     def __init__(self, image_shape, num_classes: int = 0, config=None):
+        from medganbench.diffaugment import parse_policy
         from medganbench.errors import ConfigError
         from medganbench.losses import get_loss_family
-
-        from medganbench.diffaugment import parse_policy
 
         cfg = config if config is not None else self.config_class()
         self._generator_loss, self._discriminator_loss = get_loss_family(cfg.loss)
