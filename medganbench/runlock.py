@@ -76,8 +76,13 @@ class RunLock:
         self.path = lock_path(run_dir)
         self._fd: int | None = None
         self.stale: dict | None = None  # the dead holder found and replaced, if any
+        self._made: list[Path] = []  # parent folders created for the lock (removed again if left empty)
 
     def acquire(self) -> RunLock:
+        p = self.path.parent
+        while not p.exists():
+            self._made.append(p)
+            p = p.parent
         self.path.parent.mkdir(parents=True, exist_ok=True)
         for _ in range(3):  # a racing process may remove or replace the file between our steps
             try:
@@ -128,6 +133,11 @@ class RunLock:
             self.path.unlink()
         os.close(self._fd)  # closing drops the flock
         self._fd = None
+        for folder in self._made:  # a run that failed early leaves no empty folders behind
+            try:
+                folder.rmdir()
+            except OSError:
+                break
 
 
 @contextlib.contextmanager

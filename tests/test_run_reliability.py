@@ -76,3 +76,12 @@ def test_a_live_run_lock_refuses_a_second_run_and_a_dead_one_is_reported_and_tak
         (note,) = notes
         assert f"pid {proc.pid}" in note and "no longer alive" in note
     assert not lock_path(run_dir).exists()  # released on exit
+
+
+def test_bench_with_an_unknown_model_leaves_no_empty_folder(tmp_path, capsys):
+    from medganbench.cli import main
+
+    out = tmp_path / "new" / "bench"
+    assert main(["bench", "--model", "dcgam", "--out", str(out)]) == 2
+    assert "dcgan" in capsys.readouterr().err  # "Did you mean 'dcgan'?"
+    assert not (tmp_path / "new").exists()

@@ -356,11 +356,12 @@ def run_benchmark(cfg: BenchConfig) -> Path:
 
     budget = get_budget(cfg.budget)
     out = Path(cfg.out)
-    out.mkdir(parents=True, exist_ok=True)
+    check_writable(out, "--out")  # before anything slow; the folder is made only once the inputs are known good
     MODELS.entry(cfg.model)  # unknown model -> ConfigError before anything slow
     if MODELS.info(cfg.model).get("task") == "translation":
         raise MedGanBenchError(f"{cfg.model} is a translation model; benchmark it with `medganbench translate`.")
     train = _load(cfg.dataset, REFERENCE_SPLIT, cfg.size)
+    out.mkdir(parents=True, exist_ok=True)
 
     run = _train(cfg, budget, out / "train")
     conditional = bool(run["conditional"])

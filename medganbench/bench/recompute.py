@@ -15,6 +15,7 @@ text anyone can edit; only the samples file pins what was evaluated. So, given i
 
 from __future__ import annotations
 
+import copy
 import math
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -76,6 +77,21 @@ def compare_group(where: str, claimed: dict, recomputed: dict, rtol: float, atol
     return problems, verified
 
 
+#: (samples sha256, eval_spec hash) -> recomputed groups: one samples file checked against several result
+#: files (or the same one after an edit) is recomputed once per process. The numbers are a function of both.
+_CACHE: dict[tuple[str, str], tuple[dict, str | None]] = {}
+
+
+def _recompute_cached(images, spec: dict, digest: str) -> tuple[dict, str | None]:
+    from medganbench.bench.result import spec_hash
+
+    key = (digest, spec_hash(spec))
+    if key not in _CACHE:
+        _CACHE[key] = _recompute_groups(images, spec)
+    groups, why_not = _CACHE[key]
+    return {k: copy.deepcopy(v) for k, v in groups.items()}, why_not
+
+
 def _recompute_groups(images, spec: dict) -> tuple[dict, str | None]:
     """{group: recomputed metric group} under ``spec``, or ({}, why this machine cannot reproduce the spec)."""
     from medganbench.bench.budgets import get_budget
@@ -134,7 +150,7 @@ def verify_with_samples(result: dict, samples: str | Path, *, rtol: float, atol:
         v.unverified[kind] = "translation results are not recomputed from a samples file"
         return v
     groups = (result.get("metrics") or {}).get(kind) or {}
-    recomputed, why_not = _recompute_groups(images, result["eval_spec"])
+    recomputed, why_not = _recompute_cached(images, result["eval_spec"], digest)
     if why_not:
         v.problems.append(why_not)
         return v
