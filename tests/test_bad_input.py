@@ -255,6 +255,6 @@ def test_exporting_zero_samples_names_the_file(tmp_path):
     from medganbench.data.dicom_export import export_samples
 
     path = _samples(tmp_path / "none.npz", n=0)
-    with pytest.raises(MedGanBenchError, match=r"none\.npz holds no samples to export; at least 1"):
+    with pytest.raises(MedGanBenchError, match=r"none\.npz holds .*at least 1"):
         export_samples(path, tmp_path / "dcm")
     assert not (tmp_path / "dcm").exists()
