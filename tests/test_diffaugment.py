@@ -92,3 +92,22 @@ def test_spectral_norm_holds_each_layer_near_unit_norm():
             w = layer.layer.kernel.numpy()
             sigma = np.linalg.svd(w.reshape(-1, w.shape[-1]), compute_uv=False)[0]
             assert 0.5 < sigma < 1.3, (layer.name, sigma)
+
+
+def test_bench_passes_model_settings_to_training(tmp_path, medmnist_root, capsys):
+    import dataclasses
+    import json
+
+    from medganbench.bench.budgets import SMOKE
+    from medganbench.bench.protocol import BenchConfig, _train
+    from medganbench.cli import main
+
+    # a typo fails at once, naming the value, before anything trains
+    assert main(["bench", "--model", "dcgan", "--set", "diffaugment=colr", "--out", str(tmp_path / "b")]) == 2
+    assert "'colr'" in capsys.readouterr().err
+    assert not (tmp_path / "b" / "train").exists()
+    cfg = BenchConfig(model="dcgan", out=str(tmp_path / "b"), progress=False)
+    tiny = dataclasses.replace(SMOKE, steps=2, batch_size=8)
+    run = _train(cfg, tiny, tmp_path / "b" / "train", {"diffaugment": "color,translation"})
+    assert json.loads((run["run_dir"] / "model.json").read_text())["diffaugment"] == "color,translation"
+    assert run["config"]["model"]["diffaugment"] == "color,translation"

@@ -350,8 +350,12 @@ def recompute_domain_metrics(samples_path: str | Path, spec: dict) -> tuple[dict
     return group, None
 
 
-def run_benchmark(cfg: BenchConfig) -> Path:
-    """Train ``cfg.model`` on ``cfg.dataset`` under ``cfg.budget``, evaluate, write ``OUT/result.json`` (returned)."""
+def run_benchmark(cfg: BenchConfig, model_overrides: dict | None = None) -> Path:
+    """Train ``cfg.model`` on ``cfg.dataset`` under ``cfg.budget``, evaluate, write ``OUT/result.json`` (returned).
+
+    model_overrides: model config keys (``--set KEY=VALUE``, e.g. ``{"diffaugment": "color,translation,cutout"}``);
+    they are recorded in the result's model config.
+    """
     from medganbench.registry import MODELS
 
     budget = get_budget(cfg.budget)
@@ -363,7 +367,7 @@ def run_benchmark(cfg: BenchConfig) -> Path:
     train = _load(cfg.dataset, REFERENCE_SPLIT, cfg.size)
     out.mkdir(parents=True, exist_ok=True)
 
-    run = _train(cfg, budget, out / "train")
+    run = _train(cfg, budget, out / "train", model_overrides)
     conditional = bool(run["conditional"])
     labels = class_balanced_labels(train.labels, budget.n_samples, cfg.seed) if conditional else None
     from medganbench.sample import generate_samples
@@ -393,7 +397,7 @@ def run_benchmark(cfg: BenchConfig) -> Path:
     return _finish(result, out)
 
 
-def _finished_run_matches(run_dir: Path, tcfg) -> bool:
+def _finished_run_matches(run_dir: Path, tcfg, model_overrides: dict | None = None) -> bool:
     """True when ``run_dir`` holds a finished training run made with the same settings (progress aside)."""
     import json
 
@@ -404,10 +408,16 @@ def _finished_run_matches(run_dir: Path, tcfg) -> bool:
         return False
     want = {k: v for k, v in dataclasses.asdict(tcfg).items() if k not in ("progress", "overwrite")}
     same = all(saved.get(k) == v for k, v in want.items())
+    if same and model_overrides:  # a run made with other model settings (--set) is not this run
+        try:
+            model_cfg = json.loads((run_dir / "model.json").read_text())
+        except (OSError, ValueError):
+            return False
+        same = all(model_cfg.get(k) == v for k, v in model_overrides.items())
     return same and int(info.get("step", -1)) == tcfg.steps and (run_dir / "generator.keras").is_file()
 
 
-def _train(cfg: BenchConfig, budget: Budget, run_dir: Path) -> dict:
+def _train(cfg: BenchConfig, budget: Budget, run_dir: Path, model_overrides: dict | None = None) -> dict:
     """Train with the kit's Trainer -> {run_dir, steps, wall_time_s, config, parameter_count, conditional}."""
     import json
 
@@ -417,12 +427,12 @@ def _train(cfg: BenchConfig, budget: Budget, run_dir: Path) -> dict:
                        steps=budget.steps, batch_size=budget.batch_size, seed=cfg.seed, out=str(run_dir),
                        overwrite=True, progress=cfg.progress)
     timing = run_dir / "bench_wall_time.json"
-    if _finished_run_matches(run_dir, tcfg) and timing.is_file():
+    if _finished_run_matches(run_dir, tcfg, model_overrides) and timing.is_file():
         # A finished run with the same config (e.g. the evaluation crashed or was interrupted): reuse it.
         run, wall = run_dir, float(json.loads(timing.read_text())["wall_time_s"])
     else:
         t0 = time.perf_counter()
-        run = Path(run_training(tcfg))
+        run = Path(run_training(tcfg, model_overrides))
         wall = time.perf_counter() - t0
         atomic_write_text(timing, json.dumps({"wall_time_s": round(wall, 2)}))
     info = json.loads((run / "run.json").read_text())
