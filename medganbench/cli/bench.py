@@ -31,7 +31,6 @@ def _summary(path) -> None:
 
 def _bench(args: argparse.Namespace) -> int:
     from medganbench.bench.protocol import BenchConfig, run_benchmark
-
     from medganbench.cli.train import model_overrides
 
     cfg = dataclass_from_args(BenchConfig, args)
