@@ -7,20 +7,17 @@ Notebook ``03_dcgan_medmnist.ipynb`` samples from its run this way.
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 import numpy as np
 
 from medganbench.errors import MedGanBenchError
+from medganbench.runfolder import RunFolder
 
 
 def run_info(run_dir: str | Path) -> dict:
-    path = Path(run_dir) / "run.json"
-    if not path.is_file():
-        raise MedGanBenchError(f"{run_dir} is not a finished run folder (no run.json); train it first "
-                               f"or finish it with `medganbench train --out {run_dir} --resume`.")
-    return json.loads(path.read_text())
+    """The finished run's ``run.json`` (one-line error when the run did not finish)."""
+    return RunFolder(run_dir).info()
 
 
 def load_generator(run_dir: str | Path, ema: bool = True):
@@ -31,29 +28,23 @@ def load_generator(run_dir: str | Path, ema: bool = True):
     """
     from medganbench.runtime import configure_tensorflow
 
-    run_dir = Path(run_dir)
-    info = run_info(run_dir)
+    from medganbench import checkpoint
+
+    run = RunFolder(run_dir)
+    info = run.info()
     configure_tensorflow()
     if ema or not info.get("ema"):
         import keras
 
-        path = run_dir / "generator.keras"
+        path = run.generator_file
         if not path.is_file():
-            raise MedGanBenchError(f"No generator.keras in {run_dir}; the run did not finish.")
+            raise MedGanBenchError(f"No generator.keras in {run}; the run did not finish.")
         return keras.models.load_model(path, compile=False)
-    from medganbench.config import load_config
     from medganbench.models import model_class
-    from medganbench.train import TrainConfig, list_checkpoints
 
-    cfg = load_config(TrainConfig, run_dir / "config.json")
-    cls = model_class(cfg.model)
-    model = cls(tuple(info["image_shape"]), info["num_classes"], load_config(cls.config_class, run_dir / "model.json"))
-    ckpts = list_checkpoints(run_dir)
-    if not ckpts:
-        raise MedGanBenchError(f"No checkpoint in {run_dir}/checkpoints to read the raw generator from.")
-    with np.load(ckpts[-1][1]) as npz:
-        keys = sorted(k for k in npz.files if k.startswith("net/generator/"))
-        model.generator.set_weights([npz[k] for k in keys])
+    cls = model_class(info["model"])
+    model = cls(tuple(info["image_shape"]), info["num_classes"], run.model_config(cls.config_class))
+    checkpoint.load_networks(run.path, {"generator": model.generator})
     return model.generator
 
 

@@ -91,7 +91,7 @@ def test_resume_equals_uninterrupted_run(tmp_path, real_subset):
 
 
 def test_half_written_checkpoint_never_replaces_a_good_one(tmp_path, real_subset, monkeypatch):
-    import medganbench.train as train_mod
+    import medganbench.checkpoint as checkpoint_mod
     from medganbench.io import sha256_file
 
     run = run_training(_cfg(tmp_path, "crash", steps=3), TINY, dataset=real_subset)
@@ -104,7 +104,7 @@ def test_half_written_checkpoint_never_replaces_a_good_one(tmp_path, real_subset
         real_savez(fh, **dict(list(arrays.items())[:2]))
         raise KeyboardInterrupt("power cut during save")
 
-    monkeypatch.setattr(train_mod.np, "savez", crashing_savez)
+    monkeypatch.setattr(checkpoint_mod.np, "savez", crashing_savez)
     with pytest.raises(KeyboardInterrupt):
         run_training(_cfg(tmp_path, "crash", steps=6, checkpoint_every=1, resume=True), TINY, dataset=real_subset)
     monkeypatch.undo()
@@ -117,17 +117,21 @@ def test_half_written_checkpoint_never_replaces_a_good_one(tmp_path, real_subset
 
 
 def test_ctrl_c_saves_a_checkpoint_and_resume_finishes(tmp_path, real_subset, monkeypatch, capsys):
-    real_save_grid = Trainer.save_grid
+    from medganbench.callbacks import SampleGrids
 
-    def ctrl_c_at_step_4(self, step):  # the user presses Ctrl-C while step 4's grid is drawn
+    real_save = SampleGrids.save
+
+    def ctrl_c_at_step_4(self, trainer, step):  # the user presses Ctrl-C while step 4's grid is drawn
         if step == 4:
             raise KeyboardInterrupt
-        return real_save_grid(self, step)
+        return real_save(self, trainer, step)
 
-    monkeypatch.setattr(Trainer, "save_grid", ctrl_c_at_step_4)
+    monkeypatch.setattr(SampleGrids, "save", ctrl_c_at_step_4)
     kw = {"sample_every": 1, "checkpoint_every": 100}
-    run = run_training(_cfg(tmp_path, "ctrlc", **kw), TINY, dataset=real_subset)  # returns, no traceback
+    result = run_training(_cfg(tmp_path, "ctrlc", **kw), TINY, dataset=real_subset)  # returns, no traceback
     monkeypatch.undo()
+    assert result.interrupted and result.trainer.interrupted
+    run = result.run_dir
     assert "interrupted at step 4" in capsys.readouterr().err
     assert [s for s, _ in list_checkpoints(run)] == [4]
     assert not (run / "generator.keras").exists(), "an interrupted run must not look finished"

@@ -398,6 +398,7 @@ def _train(cfg: BenchConfig, budget: Budget, run_dir: Path) -> dict:
     """Train with the kit's Trainer -> {run_dir, steps, wall_time_s, config, parameter_count, conditional}."""
     import json
 
+    from medganbench.runfolder import RunFolder
     from medganbench.train import TrainConfig, run_training
 
     tcfg = TrainConfig(model=cfg.model, dataset=cfg.dataset, size=cfg.size, split=REFERENCE_SPLIT,
@@ -409,11 +410,12 @@ def _train(cfg: BenchConfig, budget: Budget, run_dir: Path) -> dict:
         run, wall = run_dir, float(json.loads(timing.read_text())["wall_time_s"])
     else:
         t0 = time.perf_counter()
-        run = Path(run_training(tcfg))
+        run = run_training(tcfg).run_dir
         wall = time.perf_counter() - t0
         atomic_write_text(timing, json.dumps({"wall_time_s": round(wall, 2)}))
-    info = json.loads((run / "run.json").read_text())
-    model_cfg = json.loads((run / "model.json").read_text()) if (run / "model.json").is_file() else None
+    folder = RunFolder(run)
+    info = folder.info()
+    model_cfg = folder.model_config_dict() or None
     counts = {k: int(v) for k, v in (info.get("parameter_counts") or {}).items()}
     pc = {"generator": counts.get("generator"), "discriminator": counts.get("discriminator")}
     pc["total"] = sum(v for v in pc.values() if v is not None) if all(v is not None for v in pc.values()) else None
