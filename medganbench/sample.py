@@ -26,9 +26,8 @@ def load_generator(run_dir: str | Path, ema: bool = True):
     ``ema=True`` gives the saved ``generator.keras`` (the EMA generator when the run kept one);
     ``ema=False`` rebuilds the model and loads the raw generator weights from the last checkpoint.
     """
-    from medganbench.runtime import configure_tensorflow
-
     from medganbench import checkpoint
+    from medganbench.runtime import configure_tensorflow
 
     run = RunFolder(run_dir)
     info = run.info()
