@@ -29,6 +29,7 @@ from __future__ import annotations
 import dataclasses
 import sys
 import time
+import types
 from pathlib import Path
 from typing import Literal
 
@@ -472,3 +473,14 @@ def run_training(config: TrainConfig, model_overrides: dict | None = None, datas
             print(f"medganbench: no checkpoint in {run}; starting from step 0", file=sys.stderr)
     trainer.fit()
     return TrainResult(run, trainer, trainer.interrupted)
+
+
+class _CallableModule(types.ModuleType):
+    """``mgb.train(config, ...)`` is :func:`run_training`: the package attribute ``medganbench.train`` is
+    this module (Python sets it on import), so the module itself is made callable."""
+
+    def __call__(self, *args, **kwargs) -> TrainResult:
+        return run_training(*args, **kwargs)
+
+
+sys.modules[__name__].__class__ = _CallableModule
