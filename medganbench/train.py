@@ -250,8 +250,9 @@ class Trainer:
         @tf.function
         def call(iterator):
             out = one(iterator)
-            for _ in tf.range(k - 1):
-                out = one(iterator)
+            if k > 1:  # decided in Python: a one-step call needs no graph loop
+                for _ in tf.range(k - 1):
+                    out = one(iterator)
             return out
 
         return call
