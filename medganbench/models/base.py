@@ -30,6 +30,8 @@ from typing import Any, ClassVar
 
 import numpy as np
 
+from medganbench.seeding import seeded
+
 
 @dataclasses.dataclass
 class GANConfig:
@@ -50,7 +52,6 @@ class GANModel:
     ema_networks: tuple[str, ...] = ("generator",)
 
     def __init__(self, image_shape, num_classes: int = 0, config=None):
-        import keras
         import tensorflow as tf
 
         self.image_shape = tuple(int(s) for s in image_shape)
@@ -58,9 +59,9 @@ class GANModel:
             raise ValueError(f"image_shape must be (H, W, C), got {image_shape}")
         self.num_classes = int(num_classes)
         self.config = config if config is not None else self.config_class()
-        # Seed Keras initialisers so the same seed gives the same starting weights.
-        keras.utils.set_random_seed(int(self.config.seed))
-        self.networks: dict[str, Any] = self.build_networks()
+        # The seed goes to the initialisers (same seed, same starting weights), not to the global RNGs.
+        with seeded(int(self.config.seed)):
+            self.networks: dict[str, Any] = self.build_networks()
         self.optimizers: dict[str, Any] = self.build_optimizers()
         # Created inside the caller's strategy scope (if any) so each replica gets its own stream.
         self.rng = tf.random.Generator.from_seed(int(self.config.seed) + 1)
