@@ -47,13 +47,6 @@ def load_generator(run_dir: str | Path, ema: bool = True):
     return model.generator
 
 
-def class_balanced_labels(class_counts: dict, n: int, seed: int = 0) -> np.ndarray:
-    """``n`` labels ``int64 (n, 1)`` drawn with the training set's class frequencies."""
-    classes = np.array([int(c) for c in class_counts])
-    p = np.array([class_counts[c] for c in class_counts], dtype=np.float64)
-    return np.random.default_rng(seed).choice(classes, size=n, p=p / p.sum()).reshape(n, 1).astype(np.int64)
-
-
 def parse_labels(text: str | None) -> list[int] | None:
     """``"0,1"`` -> ``[0, 1]`` (for ``--labels``); None/empty -> None."""
     if not text:
@@ -83,6 +76,8 @@ def generate_samples(run_dir: str | Path, n: int, labels=None, seed: int = 0, ba
     if info.get("conditional"):
         k = int(info["num_classes"])
         if labels is None:
+            from medganbench.labels import class_balanced_labels
+
             out_labels = class_balanced_labels(info["class_counts"], n, seed + 1)
         else:
             labels = np.asarray(labels, dtype=np.int64).reshape(-1)

@@ -32,8 +32,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal
 
-import numpy as np
-
 from medganbench.bench.budgets import HEADLINE_REGIME, Budget, get_budget
 from medganbench.bench.report import save_sample_grid, write_report
 from medganbench.bench.result import (
@@ -48,7 +46,7 @@ from medganbench.bench.result import (
 )
 from medganbench.errors import ConfigError, MedGanBenchError, WeightsUnavailable
 from medganbench.io import atomic_write_text, sha256_file
-from medganbench.labels import check_labels
+from medganbench.labels import check_labels, class_balanced_labels
 from medganbench.outdir import check_writable
 from medganbench.samples import load_samples, save_samples
 
@@ -107,19 +105,6 @@ def _load(dataset: str, split: str, size: int):
     from medganbench.data import load_dataset
 
     return load_dataset(dataset, split=split, size=size)
-
-
-def class_balanced_labels(train_labels: np.ndarray, n: int, seed: int) -> np.ndarray:
-    """``n`` labels ``(n, 1)`` with the training split's class proportions (largest remainder), shuffled."""
-    lab = np.asarray(train_labels).reshape(len(train_labels), -1)[:, 0]
-    classes, counts = np.unique(lab, return_counts=True)
-    exact = counts / counts.sum() * n
-    take = np.floor(exact).astype(int)
-    for i in np.argsort(-(exact - take))[: n - take.sum()]:
-        take[i] += 1
-    out = np.repeat(classes, take)
-    np.random.default_rng(seed).shuffle(out)
-    return out.reshape(n, 1).astype(np.int64)
 
 
 def _has_gpu() -> bool:
