@@ -42,8 +42,8 @@ _LAZY = {
     "Callback": "medganbench.callbacks:Callback",
     "RunFolder": "medganbench.runfolder:RunFolder",
     # sampling and the samples file
-    "generate": "medganbench.sample:generate_samples",
-    "load_generator": "medganbench.sample:load_generator",
+    "generate": "medganbench.samples:generate_samples",
+    "load_generator": "medganbench.samples:load_generator",
     "save_samples": "medganbench.samples:save_samples",
     "load_samples": "medganbench.samples:load_samples",
     # evaluation, benchmark, leaderboard

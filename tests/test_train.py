@@ -191,7 +191,7 @@ def test_quality_floor_default_dcgan_on_real_pneumoniamnist(tmp_path, medmnist_r
     """Default DCGAN config, 400 steps of batch 64 (a fifth of the default 2000-step budget):
     sample mean/std of pixel intensities within 10% of the real training set, D not collapsed."""
     from medganbench.data import load_dataset
-    from medganbench.sample import generate_samples
+    from medganbench.samples import generate_samples
 
     cfg = TrainConfig(steps=400, out=str(tmp_path / "q"), progress=False, sample_every=0, checkpoint_every=0)
     run = run_training(cfg)

@@ -346,7 +346,7 @@ def run_benchmark(cfg: BenchConfig) -> Path:
     run = _train(cfg, budget, out / "train")
     conditional = bool(run["conditional"])
     labels = class_balanced_labels(train.labels, budget.n_samples, cfg.seed) if conditional else None
-    from medganbench.sample import generate_samples
+    from medganbench.samples import generate_samples
 
     images, labels = generate_samples(run["run_dir"], budget.n_samples, labels=labels, seed=cfg.seed)
     samples_path = save_samples(out / "samples.npz", images, labels)

@@ -38,8 +38,7 @@ def _train(args) -> int:
 
 
 def _sample(args) -> int:
-    from medganbench.sample import generate_samples, parse_labels
-    from medganbench.samples import save_samples
+    from medganbench.samples import generate_samples, parse_labels, save_samples
 
     images, labels = generate_samples(args.run, args.n, labels=parse_labels(args.labels), seed=args.seed,
                                       batch_size=args.batch_size, ema=not args.raw)
