@@ -27,7 +27,9 @@ Notebook ``03_dcgan_medmnist.ipynb`` walks through a run, its grids, EMA and res
 from __future__ import annotations
 
 import dataclasses
+import shutil
 import sys
+import tempfile
 import time
 import types
 from pathlib import Path
@@ -70,8 +72,9 @@ class TrainConfig:
     jit_compile: bool | None = _f(None, "XLA-compile the step (default: on for GPUs, off on CPU where it is slower)")
     mixed_precision: Literal["off", "float16", "bfloat16"] = _f(
         "off", "mixed precision: float16 (GPUs, with loss scaling) or bfloat16 (TPUs, CPUs with AMX/AVX512-BF16)")
-    distribute: Literal["auto", "none", "mirrored", "tpu"] = _f(
-        "auto", "tf.distribute strategy: auto = mirrored on several GPUs, else none")
+    distribute: Literal["auto", "none", "mirrored", "tpu", "multiworker"] = _f(
+        "auto", "tf.distribute strategy: auto = mirrored on several GPUs, else none; multiworker = several "
+                "machines from TF_CONFIG (docs/training.md)")
     progress: bool = _f(True, "show a tqdm progress bar")
 
     def validate(self) -> None:
@@ -91,9 +94,15 @@ class TrainConfig:
 # --- strategy / devices --------------------------------------------------------------------
 
 def make_strategy(name: str = "auto"):
-    """``"auto" | "none" | "mirrored" | "tpu"`` -> a ``tf.distribute.Strategy``."""
+    """``"auto" | "none" | "mirrored" | "tpu" | "multiworker"`` -> a ``tf.distribute.Strategy``.
+
+    multiworker: ``MultiWorkerMirroredStrategy`` with the cluster read from ``TF_CONFIG`` (every worker
+    runs the same command; see docs/training.md). Create it before TensorFlow runs any operation.
+    """
     import tensorflow as tf
 
+    if name == "multiworker":
+        return tf.distribute.MultiWorkerMirroredStrategy()
     if name == "tpu":
         resolver = tf.distribute.cluster_resolver.TPUClusterResolver()
         tf.config.experimental_connect_to_cluster(resolver)
@@ -102,6 +111,18 @@ def make_strategy(name: str = "auto"):
     if name == "mirrored" or (name == "auto" and len(tf.config.list_logical_devices("GPU")) > 1):
         return tf.distribute.MirroredStrategy()
     return tf.distribute.get_strategy()
+
+
+def is_chief(strategy) -> bool:
+    """True on the worker that writes the run folder: the ``chief`` task, else worker 0, else a
+    single-machine run."""
+    resolver = getattr(strategy, "cluster_resolver", None)
+    if resolver is None or not getattr(resolver, "task_type", None):
+        return True
+    if resolver.task_type == "chief":
+        return True
+    has_chief = "chief" in resolver.cluster_spec().as_dict()
+    return resolver.task_type == "worker" and int(resolver.task_id) == 0 and not has_chief
 
 
 def default_jit_compile() -> bool:
@@ -141,9 +162,15 @@ def batch_indices(step: int, n: int, batch_size: int, seed: int, _cache: dict | 
     return perm[k * batch_size:(k + 1) * batch_size]
 
 
-def make_input_pipeline(arrays: dict[str, np.ndarray], batch_size: int, seed: int, start_step: int = 0):
+def make_input_pipeline(arrays: dict[str, np.ndarray], batch_size: int, seed: int, start_step: int = 0,
+                        replicas: tuple[int, int, int] | None = None):
     """``tf.data`` of training batches from ``start_step`` on: uint8 arrays become ``float32 [-1, 1]``,
-    integer arrays (labels) ``int32 (B,)``. Deterministic: batch ``s`` is the same whenever it is built."""
+    integer arrays (labels) ``int32 (B,)``. Deterministic: batch ``s`` is the same whenever it is built.
+
+    replicas: ``(first, local, total)`` for one worker of a multi-worker run: per step, the worker yields
+    the slices of the global batch that belong to its replicas ``first .. first+local-1`` (each
+    ``batch_size // total`` rows), so all workers together still see exactly global batch ``s``.
+    """
     import tensorflow as tf
 
     n = len(next(iter(arrays.values())))
@@ -151,15 +178,20 @@ def make_input_pipeline(arrays: dict[str, np.ndarray], batch_size: int, seed: in
         raise ConfigError(f"batch_size {batch_size} is larger than the training set ({n} examples)")
     uint8 = {k for k, v in arrays.items() if v.dtype == np.uint8}
     arrays = {k: (v if k in uint8 else v.reshape(n, -1)[:, 0].astype(np.int32)) for k, v in arrays.items()}
+    first, local, total = replicas or (0, 1, 1)
+    per = batch_size // total
 
     def gen():
         cache: dict = {}
         step = start_step
         while True:
             idx = batch_indices(step, n, batch_size, seed, cache)
-            yield {k: v[idx] for k, v in arrays.items()}
+            for r in range(first, first + local):
+                part = idx[r * per:(r + 1) * per]
+                yield {k: v[part] for k, v in arrays.items()}
             step += 1
 
+    batch_size = per
     sig = {k: tf.TensorSpec((batch_size,) + v.shape[1:], tf.uint8 if k in uint8 else tf.int32)
            for k, v in arrays.items()}
     ds = tf.data.Dataset.from_generator(gen, output_signature=sig)
@@ -286,10 +318,29 @@ class Trainer:
         checkpoint.restore(path, self.state_groups())
         return int(self.step.numpy())
 
-    def restore_latest(self) -> int | None:
-        """Restore the newest readable checkpoint (a damaged one is reported and skipped); its step or None."""
-        path = checkpoint.restore_latest(self.run.path, self.state_groups())
+    def restore_latest(self, run: RunFolder | None = None) -> int | None:
+        """Restore the newest readable checkpoint of ``run`` (default: this Trainer's folder; a damaged one
+        is reported and skipped); returns its step, or None when there is none."""
+        path = checkpoint.restore_latest((run or self.run).path, self.state_groups())
         return None if path is None else int(self.step.numpy())
+
+    def _distributed_input(self, start: int):
+        import tensorflow as tf
+
+        cfg = self.config
+        if not isinstance(self.strategy, tf.distribute.MultiWorkerMirroredStrategy):
+            pipeline = make_input_pipeline(self.arrays, cfg.batch_size, cfg.seed, start)
+            return self.strategy.experimental_distribute_dataset(pipeline)
+        total = int(self.strategy.num_replicas_in_sync)
+        if cfg.batch_size % total:
+            raise ConfigError(f"batch_size {cfg.batch_size} must be a multiple of the {total} replicas")
+
+        def per_worker(ctx):  # each worker builds the slices of every global batch its replicas train on
+            local = total // ctx.num_input_pipelines
+            return make_input_pipeline(self.arrays, cfg.batch_size, cfg.seed, start,
+                                       replicas=(ctx.input_pipeline_id * local, local, total))
+
+        return self.strategy.distribute_datasets_from_function(per_worker)
 
     # --- the loop ------------------------------------------------------------------------
     def fit(self) -> Trainer:
@@ -301,8 +352,7 @@ class Trainer:
         self.interrupted, self.error = False, None
         if start >= cfg.steps:
             return self
-        pipeline = make_input_pipeline(self.arrays, cfg.batch_size, cfg.seed, start)
-        iterator = iter(self.strategy.experimental_distribute_dataset(pipeline))
+        iterator = iter(self._distributed_input(start))
         if self._call is None:
             self._call = self._build_call(cfg.steps_per_call)
         call, call_k = self._call, cfg.steps_per_call
@@ -428,7 +478,15 @@ def run_training(config: TrainConfig, model_overrides: dict | None = None, datas
     from medganbench.runtime import configure_tensorflow
 
     config.validate()
-    run = RunFolder(config.run_dir()).prepare(config.resume, config.overwrite)
+    # A multi-worker strategy must exist before TensorFlow runs anything; only its chief owns the run folder.
+    strategy = None
+    if config.distribute == "multiworker":
+        configure_tensorflow()
+        strategy = make_strategy("multiworker")
+    chief = strategy is None or is_chief(strategy)
+    run = RunFolder(config.run_dir())
+    if chief:
+        run.prepare(config.resume, config.overwrite)
     overrides = dict(model_overrides or {})
     if config.resume:
         saved = run.config(TrainConfig)
@@ -449,30 +507,36 @@ def run_training(config: TrainConfig, model_overrides: dict | None = None, datas
     if dataset is None:
         dataset = load_dataset(config.dataset, split=config.split, size=config.size)
     arrays = dataset_arrays(dataset)
-    configure_tensorflow()
-    strategy = make_strategy(config.distribute)
+    if strategy is None:
+        configure_tensorflow()
+        strategy = make_strategy(config.distribute)
     image_shape = arrays["images"].shape[1:] if "images" in arrays else arrays["targets"].shape[1:]
     num_classes = 0
     if "labels" in arrays:
         card = getattr(dataset, "card", {}) or {}
         num_classes = int(card.get("num_classes") or int(arrays["labels"].max()) + 1)
+    # Other workers of a multi-worker run write their (identical) artefacts to a scratch folder.
+    writes = run if chief else RunFolder(tempfile.mkdtemp(prefix="medganbench-worker-"))
     previous_policy = keras.mixed_precision.global_policy()
     if config.mixed_precision != "off":
         keras.mixed_precision.set_global_policy(f"mixed_{config.mixed_precision}")
     try:
         with strategy.scope():
             model = model_class(config.model)(tuple(image_shape), num_classes, model_config)
-            trainer = Trainer(model, arrays, config, run, strategy, callbacks=callbacks)
+            trainer = Trainer(model, arrays, config, writes, strategy, callbacks=callbacks)
     finally:
         keras.mixed_precision.set_global_policy(previous_policy)
-    run.path.mkdir(parents=True, exist_ok=True)
-    run.write_config(config)
-    run.write_model_config(model_config)
+    if chief:
+        run.path.mkdir(parents=True, exist_ok=True)
+        run.write_config(config)
+        run.write_model_config(model_config)
     if config.resume:
-        restored = trainer.restore_latest()
+        restored = trainer.restore_latest(run)  # every worker resumes from the chief's checkpoints
         if restored is None:
             print(f"medganbench: no checkpoint in {run}; starting from step 0", file=sys.stderr)
     trainer.fit()
+    if not chief:
+        shutil.rmtree(writes.path, ignore_errors=True)
     return TrainResult(run, trainer, trainer.interrupted)
 
 
