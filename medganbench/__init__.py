@@ -45,6 +45,7 @@ _LAZY = {
     "generate": "medganbench.samples:generate_samples",
     "load_generator": "medganbench.samples:load_generator",
     "save_samples": "medganbench.samples:save_samples",
+    "class_balanced_labels": "medganbench.labels:class_balanced_labels",
     "load_samples": "medganbench.samples:load_samples",
     # evaluation, benchmark, leaderboard
     "evaluate": "medganbench.bench.protocol:evaluate_samples",
@@ -55,6 +56,7 @@ _LAZY = {
     "build_leaderboard": "medganbench.leaderboard:build_leaderboard",
     # pictures
     "show_grid": "medganbench.viz:image_grid",
+    "grid_array": "medganbench.viz:grid_array",
     "save_grid": "medganbench.viz:save_grid",
     "plot_log": "medganbench.grids:plot_log",
     "to_uint8": "medganbench.data.pipeline:to_uint8",
