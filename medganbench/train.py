@@ -39,6 +39,7 @@ import numpy as np
 
 from medganbench import checkpoint
 from medganbench.checkpoint import list_checkpoints  # noqa: F401  (re-exported for callers of train)
+from medganbench.data.pipeline import batch_indices, make_input_pipeline  # noqa: F401  (re-exported)
 from medganbench.errors import ConfigError, MedGanBenchError
 from medganbench.io import atomic_path
 from medganbench.runfolder import RunFolder
@@ -132,7 +133,7 @@ def default_jit_compile() -> bool:
     return bool(tf.config.list_logical_devices("GPU"))
 
 
-# --- data --------------------------------------------------------------------------------
+# --- data (the input pipeline itself lives in medganbench.data.pipeline) --------------------
 
 def dataset_arrays(dataset) -> dict[str, np.ndarray]:
     """A ``Dataset`` (images, labels) or a dict of equal-length arrays -> dict of numpy arrays."""
@@ -147,56 +148,6 @@ def dataset_arrays(dataset) -> dict[str, np.ndarray]:
         if v.dtype == np.uint8 and v.ndim == 3:
             arrays[k] = v[..., None]
     return arrays
-
-
-def batch_indices(step: int, n: int, batch_size: int, seed: int, _cache: dict | None = None) -> np.ndarray:
-    """Indices of the examples in batch ``step``: epoch-wise permutations seeded by ``(seed, epoch)``."""
-    per_epoch = n // batch_size
-    epoch, k = divmod(step, per_epoch)
-    if _cache is not None and _cache.get("epoch") == epoch:
-        perm = _cache["perm"]
-    else:
-        perm = np.random.default_rng([seed, epoch]).permutation(n)
-        if _cache is not None:
-            _cache.update(epoch=epoch, perm=perm)
-    return perm[k * batch_size:(k + 1) * batch_size]
-
-
-def make_input_pipeline(arrays: dict[str, np.ndarray], batch_size: int, seed: int, start_step: int = 0,
-                        replicas: tuple[int, int, int] | None = None):
-    """``tf.data`` of training batches from ``start_step`` on: uint8 arrays become ``float32 [-1, 1]``,
-    integer arrays (labels) ``int32 (B,)``. Deterministic: batch ``s`` is the same whenever it is built.
-
-    replicas: ``(first, local, total)`` for one worker of a multi-worker run: per step, the worker yields
-    the slices of the global batch that belong to its replicas ``first .. first+local-1`` (each
-    ``batch_size // total`` rows), so all workers together still see exactly global batch ``s``.
-    """
-    import tensorflow as tf
-
-    n = len(next(iter(arrays.values())))
-    if n < batch_size:
-        raise ConfigError(f"batch_size {batch_size} is larger than the training set ({n} examples)")
-    uint8 = {k for k, v in arrays.items() if v.dtype == np.uint8}
-    arrays = {k: (v if k in uint8 else v.reshape(n, -1)[:, 0].astype(np.int32)) for k, v in arrays.items()}
-    first, local, total = replicas or (0, 1, 1)
-    per = batch_size // total
-
-    def gen():
-        cache: dict = {}
-        step = start_step
-        while True:
-            idx = batch_indices(step, n, batch_size, seed, cache)
-            for r in range(first, first + local):
-                part = idx[r * per:(r + 1) * per]
-                yield {k: v[part] for k, v in arrays.items()}
-            step += 1
-
-    batch_size = per
-    sig = {k: tf.TensorSpec((batch_size,) + v.shape[1:], tf.uint8 if k in uint8 else tf.int32)
-           for k, v in arrays.items()}
-    ds = tf.data.Dataset.from_generator(gen, output_signature=sig)
-    ds = ds.map(lambda b: {k: (tf.cast(v, tf.float32) / 127.5 - 1.0 if k in uint8 else v) for k, v in b.items()})
-    return ds.prefetch(4)
 
 
 class Trainer:
