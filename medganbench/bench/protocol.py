@@ -399,6 +399,7 @@ def _train(cfg: BenchConfig, budget: Budget, run_dir: Path) -> dict:
     """Train with the kit's Trainer -> {run_dir, steps, wall_time_s, config, parameter_count, conditional}."""
     import json
 
+    from medganbench.models.base import grouped_parameter_count
     from medganbench.runfolder import RunFolder
     from medganbench.train import TrainConfig, run_training
 
@@ -417,9 +418,7 @@ def _train(cfg: BenchConfig, budget: Budget, run_dir: Path) -> dict:
     folder = RunFolder(run)
     info = folder.info()
     model_cfg = folder.model_config_dict() or None
-    counts = {k: int(v) for k, v in (info.get("parameter_counts") or {}).items()}
-    pc = {"generator": counts.get("generator"), "discriminator": counts.get("discriminator")}
-    pc["total"] = sum(v for v in pc.values() if v is not None) if all(v is not None for v in pc.values()) else None
+    pc = grouped_parameter_count(info.get("parameter_counts") or {})
     return {"run_dir": run, "steps": int(info.get("step", budget.steps)), "wall_time_s": round(wall, 2),
             "config": {"train": dataclasses.asdict(tcfg), "model": model_cfg}, "parameter_count": pc,
             "conditional": bool(info.get("conditional")), "images_per_sec": info.get("images_per_sec")}

@@ -50,6 +50,17 @@ class GANConfig:
         check_config_values(self)
 
 
+def grouped_parameter_count(counts: dict) -> dict:
+    """Per-network counts -> ``{"generator", "discriminator", "total"}`` (result.json's block): networks named
+    ``generator*``/``discriminator*`` are summed (CycleGAN has two of each); None where a model has none."""
+    def part(prefix):
+        found = [int(v) for k, v in counts.items() if k.startswith(prefix)]
+        return sum(found) if found else None
+
+    g, d = part("generator"), part("discriminator")
+    return {"generator": g, "discriminator": d, "total": None if g is None or d is None else g + d}
+
+
 class GANModel:
     """Base class: see the module docstring for the contract."""
 
@@ -114,9 +125,11 @@ class GANModel:
     def discriminator(self):
         return self.networks["discriminator"]
 
-    def parameter_counts(self) -> dict[str, int]:
-        """Trainable + non-trainable parameters per network, e.g. ``{"generator": 1_000_000, ...}``."""
-        return {name: int(sum(int(np.prod(w.shape)) for w in net.weights))
+    def parameter_counts(self, trainable_only: bool = False) -> dict[str, int]:
+        """Parameters per network, e.g. ``{"generator": 1_000_000, ...}`` (all weights, or trainable ones);
+        :func:`grouped_parameter_count` turns it into result.json's ``{generator, discriminator, total}``."""
+        return {name: int(sum(int(np.prod(w.shape)) for w in (net.trainable_weights if trainable_only
+                                                             else net.weights)))
                 for name, net in self.networks.items()}
 
     def config_dict(self) -> dict:

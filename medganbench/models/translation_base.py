@@ -72,15 +72,6 @@ class TranslationModel(GANModel):
                               "targets": None if targets is None else _as_model_float(targets)[:max_rows]})
         return to_uint8(np.concatenate(list(g), axis=0))
 
-    def parameter_count(self) -> dict[str, int]:
-        """Trainable parameters: ``{"generator", "discriminator", "total"}`` (summed over both of CycleGAN's)."""
-        def count(names):
-            return int(sum(int(np.prod(v.shape)) for n in names for v in self.networks[n].trainable_weights))
-
-        g = count([n for n in self.networks if n.startswith("generator")])
-        d = count([n for n in self.networks if n.startswith("discriminator")])
-        return {"generator": g, "discriminator": d, "total": g + d}
-
     def restore_weights(self, run_dir: str | Path) -> int:
         """Load the networks from the newest Trainer checkpoint in ``run_dir``; returns its step."""
         from medganbench import checkpoint

@@ -25,6 +25,7 @@ import numpy as np
 
 from medganbench.errors import MedGanBenchError
 from medganbench.io import save_figure
+from medganbench.models.base import grouped_parameter_count
 from medganbench.runfolder import RunFolder
 
 PIXEL_EXTRACTOR = {"id": "pixel-psnr-ssim-mae/v1", "weights_sha256": None}
@@ -140,7 +141,7 @@ def evaluate_translation(run_dirs, out: str | Path, *, dicom=None, data_root=Non
                     "channels": 1},
         "model": {"name": cfg.model, "config": {**RunFolder(runs[0][0]).model_config_dict(),
                                                  "translation_task": cfg.task},
-                  "parameter_count": model0.parameter_count(), "conditional": False, "source": "medganbench"},
+                  "parameter_count": grouped_parameter_count(model0.parameter_counts(trainable_only=True)), "conditional": False, "source": "medganbench"},
         "training": {"steps": int(states[0]["step"]), "images_seen": int(states[0]["step"]) * int(states[0]["batch_size"]),
                      "batch_size": int(states[0]["batch_size"]), "wall_time_s": float(states[0]["wall_time_s"]),
                      "budget": None, "run_dir": str(runs[0][0])},
