@@ -10,6 +10,14 @@ import numpy as np
 from medganbench.io import atomic_path, save_figure
 
 
+def make_grid(images: np.ndarray, ncols: int | None = None, pad: int = 1) -> np.ndarray:
+    """Deprecated: use :func:`medganbench.viz.grid_array` (``mgb.grid_array``); kept for old notebooks."""
+    from medganbench.viz import grid_array
+
+    n = len(images)
+    return grid_array(images, ncols or max(1, int(math.ceil(math.sqrt(n)))), pad=pad, pad_value=255)
+
+
 def save_grid(path: str | Path, images: np.ndarray, ncols: int | None = None) -> Path:
     """Write the pixels of a grid of ``uint8 (N,H,W,C)`` images as a PNG (atomically; grey stays grey).
 
