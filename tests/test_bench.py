@@ -171,7 +171,7 @@ def test_bench_end_to_end_smoke_writes_every_field(medmnist_root, tmp_path, cli)
 
 
 def test_a_finished_training_run_is_reused_only_when_its_settings_match(tmp_path):
-    from medganbench.bench.protocol import _finished_run_matches
+    from medganbench.bench.runs import finished_run_matches as _finished_run_matches
     from medganbench.config import save_config
     from medganbench.train import TrainConfig
 

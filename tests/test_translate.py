@@ -233,7 +233,8 @@ def test_short_pix2pix_training_lowers_l1_on_real_xrays(tmp_path, medmnist_root)
 def test_cyclegan_trains_and_evaluates_unpaired(tmp_path, medmnist_root, monkeypatch):
     from medganbench.bench.result import validate_result
     from medganbench.classifier import ClassifierRecipe
-    from medganbench.translate.run import TranslateConfig, evaluate_translation, train_translation
+    from medganbench.translate.evaluate import evaluate_translation
+    from medganbench.translate.run import TranslateConfig, train_translation
 
     cfg = TranslateConfig(task="pneumonia-to-normal", steps=3, batch_size=4, log_every=3, train_limit=32)
     train_translation(cfg, tmp_path / "cg", data_root=medmnist_root, model_config={"base_filters": 8,

@@ -26,29 +26,20 @@ everything else (data set, model, eval_spec and its hash, samples) is shared.
 
 from __future__ import annotations
 
-import datetime as _dt
 import hashlib
 import json
 import math
-import os
-import platform
-import shutil
-import subprocess
 from functools import lru_cache
-from importlib import metadata, resources
+from importlib import resources
 from pathlib import Path
 from typing import Any
 
+from medganbench.bench.provenance import hardware_info, now_iso, package_versions
 from medganbench.errors import MedGanBenchError
-from medganbench.io import atomic_write_text
+from medganbench.io import atomic_write_text, sha256_file
 
 PROTOCOL_VERSION = "1.0"
 SUPPORTED_PROTOCOL_VERSIONS = ("1.0",)
-
-#: Packages whose versions are recorded (read from installed metadata; nothing is imported).
-RECORDED_PACKAGES = ("medganbench", "numpy", "scipy", "tensorflow", "keras", "torch", "torchvision",
-                     "torch-fidelity", "scikit-learn", "jsonschema")
-
 
 # --- building blocks ---------------------------------------------------------------------------
 
@@ -62,56 +53,6 @@ def spec_hash(eval_spec: dict) -> str:
     return hashlib.sha256(canonical_json(eval_spec).encode("ascii")).hexdigest()
 
 
-def package_versions() -> dict[str, str | None]:
-    """Installed versions of the packages that can change a number (from metadata, no imports)."""
-    out: dict[str, str | None] = {"python": platform.python_version()}
-    for name in RECORDED_PACKAGES:
-        try:
-            out[name] = metadata.version(name)
-        except metadata.PackageNotFoundError:
-            out[name] = None
-    if out.get("medganbench") is None:
-        from medganbench import __version__
-
-        out["medganbench"] = __version__
-    return out
-
-
-@lru_cache(maxsize=1)
-def _accelerator() -> str | None:
-    """The GPU name from ``nvidia-smi`` when there is one; TensorFlow is not imported for this."""
-    exe = shutil.which("nvidia-smi")
-    if not exe:
-        return None
-    try:
-        out = subprocess.run([exe, "--query-gpu=name", "--format=csv,noheader"], check=False, capture_output=True,
-                             text=True, timeout=10)
-    except (OSError, subprocess.SubprocessError):
-        return None
-    names = [line.strip() for line in out.stdout.splitlines() if line.strip()]
-    return ", ".join(names) or None
-
-
-def hardware_info() -> dict:
-    """Where the numbers were made: OS, CPU, core count, memory, accelerator."""
-    mem = None
-    try:
-        mem = round(os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") / 2**30, 1)
-    except (ValueError, OSError, AttributeError):
-        pass
-    try:
-        cpus = len(os.sched_getaffinity(0))
-    except AttributeError:
-        cpus = os.cpu_count()
-    return {"platform": platform.platform(), "machine": platform.machine(),
-            "processor": platform.processor() or platform.machine(), "cpu_count": cpus,
-            "memory_gib": mem, "accelerator": _accelerator()}
-
-
-def now_iso() -> str:
-    return _dt.datetime.now(_dt.timezone.utc).replace(microsecond=0).isoformat()
-
-
 def skipped(reason: str, **extra) -> dict:
     """A metric group that was not computed, with the reason (never a made-up number)."""
     return {"status": "skipped", "reason": reason, **extra}
@@ -122,6 +63,44 @@ def metric_group(values: dict, *, extractor_id: str | None = None, n_generated: 
     """A computed metric group: a flat dict of values plus what they were computed with."""
     return {"status": "ok", "extractor_id": extractor_id, "n_generated": n_generated,
             "n_reference": n_reference, "values": _plain(values), **extra}
+
+
+def samples_block(samples_path: str | Path, images, labelled: bool) -> dict:
+    """``result.json``'s ``samples``: the evaluated file's name and sha256, and its images' count and shape.
+
+    images: the file's ``uint8 (N, H, W[, C])`` images as evaluated.
+    """
+    return {"file": Path(samples_path).name, "sha256": sha256_file(samples_path), "count": len(images),
+            "shape": [int(s) for s in images.shape[1:]], "labelled": bool(labelled)}
+
+
+def build_result(*, task: str, dataset: dict, model: dict, training: dict | None, seeds: dict, samples: dict,
+                 eval_spec: dict, groups: dict, artifacts: dict | None = None,
+                 submission: dict | None = None) -> dict:
+    """The one way a ``result.json`` dict is made, for generation and translation alike; validated.
+
+    task: ``"generation"`` or ``"translation"``. dataset: ``{name, size, split, num_classes, channels}``.
+    model: ``{name, config, parameter_count, conditional, source}``. training: ``{steps, images_seen,
+    batch_size, wall_time_s, budget, run_dir}`` or None (samples made outside the kit). seeds: at least
+    ``{"eval": int}``. samples: :func:`samples_block` of the evaluated samples file. eval_spec: everything the numbers depend on
+    (its hash is computed here). groups: ``{name: metric_group(...) | skipped(...)}``.
+    Raises MedGanBenchError listing every problem when the result would not validate against the schema.
+    """
+    result = {
+        "protocol_version": PROTOCOL_VERSION, "task": task, "created": now_iso(),
+        "dataset": dataset, "model": model, "training": training, "hardware": hardware_info(),
+        "seeds": seeds, "packages": package_versions(),
+        "samples": samples, "eval_spec": eval_spec, "eval_spec_hash": spec_hash(_plain(eval_spec)),
+        "metrics": {task: groups}, "artifacts": dict(artifacts or {}),
+    }
+    if submission:
+        result["submission"] = submission
+    result = _plain(result)
+    problems = validate_result(result)
+    if problems:
+        raise MedGanBenchError("the result does not follow the result.json schema (a bug in the code that "
+                               "built it):\n  " + "\n  ".join(problems))
+    return result
 
 
 def _plain(obj):
