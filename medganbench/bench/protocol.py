@@ -26,7 +26,12 @@ from medganbench.bench.report import save_sample_grid, write_report
 from medganbench.bench.result import PROTOCOL_VERSION, build_result, samples_block, skipped, write_result
 from medganbench.bench.runs import SubsetGenerator, class_balanced_labels, train_generator
 from medganbench.errors import MedGanBenchError
+from medganbench.labels import check_labels
+from medganbench.outdir import check_writable
 from medganbench.samples import load_samples, save_samples
+
+#: Fewest samples an evaluation accepts: precision/recall need k+1 points for their k-NN radii.
+MIN_EVAL_SAMPLES = G.FIDELITY_SETTINGS["prc_neighborhood"] + 1
 
 
 def evaluate_generated(images, labels, *, dataset, size, out, seed, budget: Budget, augmentation, inception,
@@ -85,14 +90,18 @@ def evaluate_samples(samples_path: str | Path, dataset: str, size: int = 28, out
         raise MedGanBenchError(f"protocol {PROTOCOL_VERSION} always compares against the {G.REFERENCE_SPLIT!r} "
                                f"split (got {reference_split!r}).")
     samples_path = Path(samples_path)
-    images, labels = load_samples(samples_path)
     out = Path(out) if out is not None else samples_path.parent / f"{samples_path.stem}-eval"
-    out.mkdir(parents=True, exist_ok=True)
+    # Everything that can be checked is checked before the metrics run: the output folder, the file, labels.
+    check_writable(out, "--out")
+    images, labels = load_samples(samples_path, min_count=MIN_EVAL_SAMPLES)
     b = get_budget(budget)
     train = G.load_split(dataset, G.REFERENCE_SPLIT, size)
     if images.shape[-1] != train.images.shape[-1]:
         raise MedGanBenchError(f"{samples_path}: images have {images.shape[-1]} channel(s), {dataset} has "
                                f"{train.images.shape[-1]}.")
+    if labels is not None:
+        check_labels(labels, len(images), str(samples_path), num_classes=train.num_classes)
+    out.mkdir(parents=True, exist_ok=True)
     spec, groups, artifacts = evaluate_generated(images, labels, dataset=dataset, size=size, out=out, seed=seed,
                                                  budget=b, augmentation=augmentation, inception=inception,
                                                  inception_weights=inception_weights, progress=progress)
