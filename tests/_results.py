@@ -7,8 +7,12 @@ import copy
 from medganbench.bench.result import PROTOCOL_VERSION, build_result, metric_group, skipped, spec_hash
 
 
-def make_result(*, model="dcgan", fid=12.5, kid=0.01, gain=0.02, near=0.0, sample_count=200,
-                extractor_id="domain-pneumoniamnist-28-abc123", dataset="pneumoniamnist", size=28) -> dict:
+def make_result(*, model="dcgan", fid=12.5, kid=0.01, gain=0.02, near=0.0, sample_count=1000, memorized=False,
+                score=None, extractor_id="domain-pneumoniamnist-28-abc123", dataset="pneumoniamnist",
+                size=28) -> dict:
+    """A valid protocol-2.0 generation result; its summary score is ``score`` (default: ``fid``, so tests can
+    reason with either), computed by the real summary rule from the domain group's ``kid_excess``."""
+    excess = (fid if score is None else score) / 1000.0
     spec = {
         "protocol_version": PROTOCOL_VERSION, "dataset": dataset, "size": size, "reference_split": "test",
         "sample_count": sample_count,
@@ -17,11 +21,14 @@ def make_result(*, model="dcgan", fid=12.5, kid=0.01, gain=0.02, near=0.0, sampl
         "seeds": {"eval": 0},
     }
     groups = {
-        "domain": metric_group({"fid": fid, "kid_mean": kid, "kid_std": 0.001, "precision": 0.5, "recall": 0.4},
+        "domain": metric_group({"fid": fid, "kid_mean": kid, "kid_std": 0.001, "precision": 0.5, "recall": 0.4,
+                                "recall_real": 0.6, "kid_excess": excess, "kid_excess_ci_low": 0.8 * excess,
+                                "kid_excess_ci_high": 1.2 * excess, "n_fake": sample_count},
                                extractor_id=extractor_id, n_generated=sample_count, n_reference=624),
         "inception": skipped("Inception weights not available offline"),
-        "memorization": metric_group({"near_copy_fraction": near}, extractor_id=extractor_id,
-                                     n_generated=sample_count, n_reference=4708),
+        "memorization": metric_group({"near_copy_fraction": near, "memorized": memorized,
+                                      "memorized_reason": "near copies of training images" if memorized else None},
+                                     extractor_id=extractor_id, n_generated=sample_count, n_reference=4708),
         "augmentation": metric_group({"auc_gain_mean": gain, "auc_gain_std": 0.01}),
     }
     return build_result(
