@@ -248,12 +248,19 @@ def render_markdown(collected: Collected, link_prefix: str = "submissions/") -> 
                 out.append(f"- Note on {r['model']} ({r['file']}): {r['warnings']}")
             if warned:
                 out.append("")
-    if collected.translation:
+    # Translation metrics (PSNR/SSIM/MAE against the baselines) did not change meaning in 2.0, so superseded
+    # translation results stay in their table, marked; generation results of 1.0 are listed apart.
+    old_translation = [(n, r) for n, r in collected.superseded if r.get("task") == "translation"]
+    if collected.translation or old_translation:
         from medganbench.translate.report import render_translation_markdown
 
-        out += [render_translation_markdown(collected.translation, link_folder="submissions"), ""]
-    if collected.superseded:
-        out += render_superseded(collected.superseded, link_prefix)
+        out += [render_translation_markdown(collected.translation + old_translation, link_folder="submissions")]
+        out += [f"- {name}: protocol {r.get('protocol_version')} (superseded: no `summary`; its translation metrics "
+                f"are computed as in {PROTOCOL_VERSION}; re-evaluate the runs to get one)." for name, r in old_translation]
+        out.append("")
+    old_generation = [(n, r) for n, r in collected.superseded if r.get("task") != "translation"]
+    if old_generation:
+        out += render_superseded(old_generation, link_prefix)
     if collected.rejected:
         out += ["## Rejected submissions", ""]
         for name, problems in sorted(collected.rejected.items()):
@@ -265,7 +272,7 @@ def render_markdown(collected: Collected, link_prefix: str = "submissions/") -> 
 
 def render_superseded(superseded: list[tuple[str, dict]], link_prefix: str = "submissions/") -> list[str]:
     """Markdown lines listing results of older protocol versions: what they reported then, never a rank."""
-    out = ["## Superseded results", "",
+    out = ["## Superseded results (generation)", "",
            (f"Evaluated under an older protocol and not comparable with protocol {PROTOCOL_VERSION}: protocol 1.0 "
             "ranked generators by domain FID alone, in a feature space that mostly encodes the class label, against "
             "a shifted floor, and its augmentation gain let the generator see all the labels (docs/benchmark.md). "

@@ -86,7 +86,7 @@ def test_protocol_1_results_are_listed_apart_as_superseded(tmp_path):
     info = build_leaderboard(tmp_path)
     assert info["n_ranked"] == 1 and info["n_superseded"] == 1 and info["n_rejected"] == 0
     md = info["markdown"].read_text()
-    current, superseded = md.split("## Superseded results")
+    current, superseded = md.split("## Superseded results (generation)")
     assert "old.json" not in current and "| 1.0 | generation | dcgan" in superseded
     tampered = dict(old, eval_spec_hash="0" * 64)  # a superseded file is still checked against its own schema
     (sub / "old.json").write_text(json.dumps(tampered))
