@@ -62,7 +62,7 @@ REFERENCE_BASELINES = {
 ALPHA = 0.05
 
 _GLOBAL_KEYS = ("dataset", "size", "ratio", "n_seeds", "n_test", "majority_floor_acc", "generator_scope",
-                "alpha", *(f"ceiling_{m}_{s}" for m in METRICS for s in ("mean", "std")),
+                "alpha", "classifier_runs", "classifier_seconds", *(f"ceiling_{m}_{s}" for m in METRICS for s in ("mean", "std")),
                 "baseline_source", "baseline_reference_auc", "baseline_reference_acc",
                 "baseline_auc", "baseline_acc", "baseline_auc_distance", "baseline_acc_distance", "baseline_reason")
 
@@ -294,7 +294,8 @@ def summarize_runs(runs: list[dict], *, regimes, dataset: str, size: int, ratio:
     y = _class_ids(test_labels)
     seeds = sorted({r["seed"] for r in runs})
     out.update(dataset=str(dataset), size=int(size), ratio=float(ratio), n_seeds=len(seeds), n_test=len(y),
-               majority_floor_acc=float(np.bincount(y).max() / len(y)), alpha=ALPHA)
+               majority_floor_acc=float(np.bincount(y).max() / len(y)), alpha=ALPHA, classifier_runs=len(runs),
+               classifier_seconds=round(sum(float(r.get("seconds") or 0.0) for r in runs), 1))
     for reg in regimes:
         p = regime_name(reg)
         sel = [r for r in runs if r["regime"] == float(reg)]
