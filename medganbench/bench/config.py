@@ -36,8 +36,10 @@ class EvalConfig:
     out: str | None = field(default=None, metadata={"help": "output folder (default: beside the samples)"})
     seed: int = field(default=0, metadata={"help": "evaluation seed"})
     budget: Literal["quick", "standard", "full"] = field(
-        default="quick", metadata={"help": "picks the augmentation regimes (part of the evaluation spec)"})
-    augmentation: bool = field(default=True, metadata={"help": "run the augmentation study (labelled samples)"})
+        default="quick", metadata={"help": "evaluation settings of this budget (part of the evaluation spec)"})
+    augmentation: bool = field(default=True, metadata={
+        "help": "record the augmentation study; for outside samples it is skipped with the reason (protocol 2.0 "
+                "trains the generator on each low-data subset, which a samples file cannot be)"})
     inception: Literal["auto", "always", "never"] = field(default="auto", metadata={"help": "see bench --inception"})
     inception_weights: str | None = field(default=None, metadata={"help": "Inception weights file"})
     model_name: str = field(default="external", metadata={"help": "name shown on the leaderboard"})
