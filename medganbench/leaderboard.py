@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import csv
 import io
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -32,7 +33,8 @@ from medganbench.bench.result import (
     validate_superseded,
 )
 from medganbench.errors import MedGanBenchError
-from medganbench.io import atomic_write_text, save_figure, sha256_file
+from medganbench.io import atomic_write_text, save_figure
+from medganbench.mdtext import md_link, md_text
 
 #: Columns of the CSV and (most of) the Markdown tables; values come from :func:`row_from_result`.
 COLUMNS = ("dataset", "size", "eval_spec_hash", "protocol_version", "status", "rank", "score_name", "score",
@@ -43,10 +45,11 @@ COLUMNS = ("dataset", "size", "eval_spec_hash", "protocol_version", "status", "r
            "augmentation_auc_gain", "augmentation_auc_gain_std", "augmentation_auc_gain_ci_low",
            "augmentation_auc_gain_ci_high", "augmentation_auc_gain_p_value", "file")
 
+#: Marks the columns `validate --samples` cannot recompute (medganbench.bench.recompute.UNVERIFIABLE).
+UNVERIFIED_MARK = "†"
 #: Default tolerance when recomputing the metrics of a submission from its samples file.
 DEFAULT_RTOL = 0.01
 DEFAULT_ATOL = 1e-3
-RECOMPUTED_KEYS = ("fid", "kid_mean", "precision", "recall")
 
 
 def _val(result: dict, group: str, key: str):
@@ -205,32 +208,39 @@ def render_markdown(collected: Collected, link_prefix: str = "submissions/") -> 
             "below the ranked rows with the reasons (a memorized set is never ranked). Results evaluated under "
             "different evaluation specs (extractor weights, preprocessing, sample count, reference split, seeds) "
             "are in separate tables and never ranked against each other. Results of older protocol versions are "
-            "listed apart as superseded. See docs/benchmark.md."), ""]
+            "listed apart as superseded. See docs/benchmark.md."), "",
+           (f"{UNVERIFIED_MARK} unverified: shown as submitted. `medganbench leaderboard validate --samples` recomputes "
+            "every other number from the submission's samples file; these it cannot (Inception needs its weights and "
+            "hours of CPU, the augmentation study trains classifiers). See docs/reliability.md."), ""]
     by_ds: dict[tuple, dict[str, list[dict]]] = {}
     for row in collected.rows:
         by_ds.setdefault((row["dataset"], row["size"]), {}).setdefault(row["eval_spec_hash"], []).append(row)
     if not by_ds:
         out += ["_No valid submissions yet._", ""]
+    # Every string that comes from a submission goes through md_text / md_link: a name cannot add a row or a heading.
     for (ds, size), specs in sorted(by_ds.items()):
-        out += [f"## {ds} ({size}×{size})", ""]
+        out += [f"## {md_text(ds)} ({md_text(size)}×{md_text(size)})", ""]
         for spec, rows in specs.items():
             n = rows[0]["sample_count"]
             named = next((r for r in rows if r["score_name"]), rows[0])
             direction = "lower is better" if named["lower_is_better"] else "higher is better"
-            out += [f"### Evaluation spec `{spec[:12]}` ({n} samples)", ""]
+            short = f"`{spec[:12]}`" if re.fullmatch(r"[0-9a-f]{12,64}", str(spec)) else md_text(spec[:12])
+            out += [f"### Evaluation spec {short} ({md_text(n)} samples)", ""]
             ranked = [r for r in rows if r["rank"] is not None]
             if ranked:
-                out += [(f"| # | model | submitter | budget | steps | score: {named['score_name']} [95% CI] "
+                out += [(f"| # | model | submitter | budget | steps | score: {md_text(named['score_name'])} [95% CI] "
                          f"({direction}) | domain FID | domain KID | precision | recall | near copies "
-                         "| aug. gain (AUC) [95% CI] | result |"),
+                         f"| aug. gain (AUC) [95% CI]{UNVERIFIED_MARK} | result |"),
                         "|---:|---|---|---|---:|---|---:|---:|---:|---:|---:|---|---|"]
                 for r in ranked:
                     out.append(
-                        f"| {r['rank']} | {r['model']} | {r['submitter'] or '–'} | {r['budget'] or 'external'} "
-                        f"| {_fmt(r['steps'])} | {_interval(r['score'], r['score_ci_low'], r['score_ci_high'], 2)} "
-                        f"| {_fmt(r['domain_fid'], 2)} | {_fmt(r['domain_kid_mean'], 4)} "
-                        f"| {_fmt(r['domain_precision'])} | {_fmt(r['domain_recall'])} "
-                        f"| {_fmt(r['near_copy_fraction'])} | {_gain(r)} | [{r['file']}]({link_prefix}{r['file']}) |")
+                        f"| {r['rank']} | {md_text(r['model'])} | {md_text(r['submitter'] or '–')} "
+                        f"| {md_text(r['budget'] or 'external')} | {md_text(_fmt(r['steps']))} "
+                        f"| {md_text(_interval(r['score'], r['score_ci_low'], r['score_ci_high'], 2))} "
+                        f"| {md_text(_fmt(r['domain_fid'], 2))} | {md_text(_fmt(r['domain_kid_mean'], 4))} "
+                        f"| {md_text(_fmt(r['domain_precision']))} | {md_text(_fmt(r['domain_recall']))} "
+                        f"| {md_text(_fmt(r['near_copy_fraction']))} | {md_text(_gain(r))} "
+                        f"| {md_link(r['file'], r['file'], link_prefix)} |")
                 out.append("")
             else:
                 out += ["_No rankable result in this table._", ""]
@@ -239,13 +249,13 @@ def render_markdown(collected: Collected, link_prefix: str = "submissions/") -> 
                 out += ["Not ranked:", "", "| model | submitter | budget | score | why not ranked | result |",
                         "|---|---|---|---:|---|---|"]
                 for r in unranked:
-                    out.append(f"| {r['model']} | {r['submitter'] or '–'} | {r['budget'] or 'external'} "
-                               f"| {_fmt(r['score'], 2)} | {r['reasons'] or '–'} "
-                               f"| [{r['file']}]({link_prefix}{r['file']}) |")
+                    out.append(f"| {md_text(r['model'])} | {md_text(r['submitter'] or '–')} "
+                               f"| {md_text(r['budget'] or 'external')} | {md_text(_fmt(r['score'], 2))} "
+                               f"| {md_text(r['reasons'] or '–')} | {md_link(r['file'], r['file'], link_prefix)} |")
                 out.append("")
             warned = [r for r in rows if r["warnings"]]
             for r in warned:
-                out.append(f"- Note on {r['model']} ({r['file']}): {r['warnings']}")
+                out.append(f"- Note on {md_text(r['model'])} ({md_text(r['file'])}): {md_text(r['warnings'])}")
             if warned:
                 out.append("")
     # Translation metrics (PSNR/SSIM/MAE against the baselines) did not change meaning in 2.0, so superseded
@@ -255,8 +265,9 @@ def render_markdown(collected: Collected, link_prefix: str = "submissions/") -> 
         from medganbench.translate.report import render_translation_markdown
 
         out += [render_translation_markdown(collected.translation + old_translation, link_folder="submissions")]
-        out += [f"- {name}: protocol {r.get('protocol_version')} (superseded: no `summary`; its translation metrics "
-                f"are computed as in {PROTOCOL_VERSION}; re-evaluate the runs to get one)." for name, r in old_translation]
+        out += [f"- {md_text(name)}: protocol {md_text(r.get('protocol_version'))} (superseded: no `summary`; its "
+                f"translation metrics are computed as in {PROTOCOL_VERSION}; re-evaluate the runs to get one)."
+                for name, r in old_translation]
         out.append("")
     old_generation = [(n, r) for n, r in collected.superseded if r.get("task") != "translation"]
     if old_generation:
@@ -264,8 +275,8 @@ def render_markdown(collected: Collected, link_prefix: str = "submissions/") -> 
     if collected.rejected:
         out += ["## Rejected submissions", ""]
         for name, problems in sorted(collected.rejected.items()):
-            out.append(f"- `{name}`:")
-            out += [f"  - {p}" for p in problems]
+            out.append(f"- {md_text(name)}:")
+            out += [f"  - {md_text(p)}" for p in problems]
         out.append("")
     return "\n".join(out)
 
@@ -290,9 +301,10 @@ def render_superseded(superseded: list[tuple[str, dict]], link_prefix: str = "su
             row = row_from_result(result, name)
             head = f"domain FID {_fmt(row['domain_fid'], 2)}"
             budget = row["budget"] or "external"
-        out.append(f"| {result.get('protocol_version')} | {result.get('task')} | {(result.get('model') or {}).get('name')} "
-                   f"| {sub.get('author') or sub.get('name') or '–'} | {budget} | {head} "
-                   f"| [{name}]({link_prefix}{name}) |")
+        out.append(f"| {md_text(result.get('protocol_version'))} | {md_text(result.get('task'))} "
+                   f"| {md_text((result.get('model') or {}).get('name'))} "
+                   f"| {md_text(sub.get('author') or sub.get('name') or '–')} | {md_text(budget)} | {md_text(head)} "
+                   f"| {md_link(name, name, link_prefix)} |")
     out.append("")
     return out
 
@@ -365,54 +377,29 @@ def build_leaderboard(root: str | Path = "leaderboard") -> dict[str, Path]:
             "n_rejected": len(collected.rejected), "rejected": collected.rejected}
 
 
-def _close(a, b, rtol, atol) -> bool:
-    return abs(a - b) <= atol + rtol * abs(b)
+def check_submission(path: str | Path, samples: str | Path | None = None, *, rtol: float = DEFAULT_RTOL,
+                     atol: float = DEFAULT_ATOL):
+    """Every problem with a submission file, and (given ``samples``) what was recomputed and what was not.
+
+    Returns a :class:`medganbench.bench.recompute.Verification`. Checks: JSON schema, internal consistency
+    (hash, counts, an estimate inside its own interval), protocol version (:func:`validate_result`); then,
+    given the samples file, :func:`medganbench.bench.recompute.verify_with_samples`: sha256, counts and
+    shape, and EVERY value of the recomputable groups (domain, memorization). Groups that cannot be
+    recomputed are listed in ``unverified`` with the reason.
+    """
+    from medganbench.bench.recompute import Verification, verify_with_samples
+
+    try:
+        result = load_result(path)
+    except MedGanBenchError as exc:
+        return Verification(problems=[str(exc)])
+    problems = validate_result(result)
+    if samples is None or problems:
+        return Verification(problems=problems)
+    return verify_with_samples(result, samples, rtol=rtol, atol=atol)
 
 
 def validate_submission(path: str | Path, samples: str | Path | None = None, *, rtol: float = DEFAULT_RTOL,
                         atol: float = DEFAULT_ATOL) -> list[str]:
-    """Every problem with a submission file; with ``samples``, its metrics are recomputed and compared.
-
-    Checks: JSON schema, internal consistency, protocol version (:func:`validate_result`); then, given the
-    samples file: its sha256 equals ``samples.sha256``, the recomputed evaluation spec hash is the same, and
-    each domain metric in :data:`RECOMPUTED_KEYS` agrees within ``atol + rtol·|claimed|``. Inception metrics
-    and the augmentation study are not recomputed (too slow on a CPU); the domain metrics pin the samples.
-    """
-    try:
-        result = load_result(path)
-    except MedGanBenchError as exc:
-        return [str(exc)]
-    problems = validate_result(result)
-    if samples is None or problems:
-        return problems
-    samples = Path(samples)
-    if not samples.is_file():
-        return [f"no samples file at {samples}"]
-    digest = sha256_file(samples)
-    if digest != (result.get("samples") or {}).get("sha256"):
-        problems.append(f"samples file {samples} has sha256 {digest}, the result claims "
-                        f"{result['samples']['sha256']}: not the images that were evaluated.")
-        return problems
-    from medganbench.bench.protocol import recompute_domain_metrics
-
-    spec = result["eval_spec"]
-    # Only the domain metrics are recomputed: Inception is slow on a CPU (its weights may be missing here)
-    # and the augmentation study trains classifiers; the domain numbers already pin the samples down.
-    recomputed, problem = recompute_domain_metrics(samples, spec)
-    if problem:
-        problems.append(problem)
-        return problems
-    kind = result["task"]
-    claimed = result["metrics"][kind].get("domain") or {}
-    if claimed.get("status") != "ok" or recomputed.get("status") != "ok":
-        problems.append(f"domain metrics: claimed status {claimed.get('status')!r}, recomputed status "
-                        f"{recomputed.get('status')!r} ({recomputed.get('reason', '')}).")
-        return problems
-    for key in RECOMPUTED_KEYS:
-        a, b = recomputed["values"].get(key), claimed["values"].get(key)
-        if a is None and b is None:
-            continue
-        if a is None or b is None or not _close(a, b, rtol, atol):
-            problems.append(f"metrics.{kind}.domain.values.{key}: claimed {b}, recomputed {a} "
-                            f"(tolerance {atol} + {rtol}·|claimed|).")
-    return problems
+    """Every problem with a submission file (``[]`` = valid); see :func:`check_submission`."""
+    return check_submission(path, samples, rtol=rtol, atol=atol).problems

@@ -12,7 +12,7 @@ Two entry points:
 
 Who does what: the configs are in :mod:`.config`, the metric groups in :mod:`.groups`, training and
 the reuse of finished runs in :mod:`.runs`, the result file in :mod:`.result` (one builder for every
-task), pictures and report in :mod:`.report`. See docs/benchmark.md.
+task), pictures and report in :mod:`.report`, recomputing a submission's numbers in :mod:`.recompute`. See docs/benchmark.md.
 """
 
 from __future__ import annotations
@@ -23,9 +23,16 @@ from medganbench.bench import groups as G
 from medganbench.bench.budgets import Budget, get_budget
 from medganbench.bench.config import BenchConfig, EvalConfig  # noqa: F401  (the protocol's public configs)
 from medganbench.bench.report import save_sample_grid, write_report
-from medganbench.bench.result import PROTOCOL_VERSION, build_result, samples_block, skipped, write_result
+from medganbench.bench.result import (
+    PROTOCOL_VERSION,
+    build_result,
+    identity_problems,
+    samples_block,
+    skipped,
+    write_result,
+)
 from medganbench.bench.runs import SubsetGenerator, class_balanced_labels, train_generator
-from medganbench.errors import MedGanBenchError
+from medganbench.errors import ConfigError, MedGanBenchError
 from medganbench.labels import check_labels
 from medganbench.outdir import check_writable
 from medganbench.samples import load_samples, save_samples
@@ -91,7 +98,10 @@ def evaluate_samples(samples_path: str | Path, dataset: str, size: int = 28, out
                                f"split (got {reference_split!r}).")
     samples_path = Path(samples_path)
     out = Path(out) if out is not None else samples_path.parent / f"{samples_path.stem}-eval"
-    # Everything that can be checked is checked before the metrics run: the output folder, the file, labels.
+    # Everything that can be checked is checked before the metrics run: names, the output folder, the file, labels.
+    bad_names = identity_problems(model_name, submission)
+    if bad_names:
+        raise ConfigError(f"--model-name / --author would be refused by the leaderboard: {'; '.join(bad_names)}")
     check_writable(out, "--out")
     images, labels = load_samples(samples_path, min_count=MIN_EVAL_SAMPLES)
     b = get_budget(budget)
@@ -117,29 +127,6 @@ def evaluate_samples(samples_path: str | Path, dataset: str, size: int = 28, out
     return _finish(result, out)
 
 
-def recompute_domain_metrics(samples_path: str | Path, spec: dict) -> tuple[dict | None, str | None]:
-    """Recompute the domain metric group of a samples file under a result's ``eval_spec``.
-
-    Returns ``(group, None)``, or ``(None, problem)`` when this machine cannot reproduce the spec (other
-    extractor weights, settings or sample count), in which case the numbers cannot be checked here.
-    """
-    images, _ = load_samples(samples_path)
-    budget = get_budget((spec.get("augmentation") or {}).get("budget", "quick"))
-    seed = int((spec.get("seeds") or {}).get("eval", 0))
-    if len(images) != spec.get("sample_count"):
-        return None, f"the samples file holds {len(images)} images, the spec says {spec.get('sample_count')}."
-    if G.fidelity_settings(budget) != spec.get("fidelity"):
-        return None, (f"fidelity settings {G.fidelity_settings(budget)} of budget {budget.name!r} differ from the "
-                      f"spec's {spec.get('fidelity')}; was the result made with another medganbench version?")
-    extractor, _, group = G.domain_group(images, spec["dataset"], int(spec["size"]), seed, budget, progress=False)
-    theirs = (spec.get("extractors") or {}).get("domain") or {}
-    if extractor.spec != theirs:
-        diff = sorted(k for k in set(extractor.spec) | set(theirs) if extractor.spec.get(k) != theirs.get(k))
-        return None, (f"this machine's domain extractor differs from the result's (in: {', '.join(diff)}); the "
-                      "metrics cannot be checked here (retrained weights differ across machines).")
-    return group, None
-
-
 def run_benchmark(cfg: BenchConfig) -> Path:
     """Train ``cfg.model`` on ``cfg.dataset`` under ``cfg.budget``, evaluate, write ``OUT/result.json`` (returned)."""
     from medganbench.registry import MODELS
@@ -148,11 +135,12 @@ def run_benchmark(cfg: BenchConfig) -> Path:
 
     budget = get_budget(cfg.budget)
     out = Path(cfg.out)
-    out.mkdir(parents=True, exist_ok=True)
+    check_writable(out, "--out")  # before anything slow; the folder is made only once the inputs are known good
     MODELS.entry(cfg.model)  # unknown model -> ConfigError before anything slow
     if MODELS.info(cfg.model).get("task") == "translation":
         raise MedGanBenchError(f"{cfg.model} is a translation model; benchmark it with `medganbench translate`.")
     train = G.load_split(cfg.dataset, G.REFERENCE_SPLIT, cfg.size)
+    out.mkdir(parents=True, exist_ok=True)
 
     tcfg = TrainConfig(model=cfg.model, dataset=cfg.dataset, size=cfg.size, split=G.REFERENCE_SPLIT,
                        steps=budget.steps, batch_size=budget.batch_size, seed=cfg.seed, out=str(out / "train"),
