@@ -229,9 +229,9 @@ def render_markdown(collected: Collected, link_prefix: str = "submissions/") -> 
             ranked = [r for r in rows if r["rank"] is not None]
             if ranked:
                 out += [(f"| # | model | submitter | budget | steps | score: {md_text(named['score_name'])} [95% CI] "
-                         f"({direction}) | domain FID | domain KID | precision | recall | near copies "
-                         f"| aug. gain (AUC) [95% CI]{UNVERIFIED_MARK} | result |"),
-                        "|---:|---|---|---|---:|---|---:|---:|---:|---:|---:|---|---|"]
+                         f"({direction}) | domain FID | domain KID | precision | recall | Inception FID{UNVERIFIED_MARK} "
+                         f"| near copies | aug. gain (AUC){UNVERIFIED_MARK} [95% CI] | result |"),
+                        "|---:|---|---|---|---:|---|---:|---:|---:|---:|---:|---:|---|---|"]
                 for r in ranked:
                     out.append(
                         f"| {r['rank']} | {md_text(r['model'])} | {md_text(r['submitter'] or '–')} "
@@ -239,6 +239,7 @@ def render_markdown(collected: Collected, link_prefix: str = "submissions/") -> 
                         f"| {md_text(_interval(r['score'], r['score_ci_low'], r['score_ci_high'], 2))} "
                         f"| {md_text(_fmt(r['domain_fid'], 2))} | {md_text(_fmt(r['domain_kid_mean'], 4))} "
                         f"| {md_text(_fmt(r['domain_precision']))} | {md_text(_fmt(r['domain_recall']))} "
+                        f"| {md_text(_fmt(r['inception_fid'], 2))} "
                         f"| {md_text(_fmt(r['near_copy_fraction']))} | {md_text(_gain(r))} "
                         f"| {md_link(r['file'], r['file'], link_prefix)} |")
                 out.append("")
