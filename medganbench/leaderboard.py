@@ -83,6 +83,7 @@ def row_from_result(result: dict, file: str = "") -> dict:
         "score_name": summary.get("score_name"),
         "score": score if isinstance(score, (int, float)) and not isinstance(score, bool) else None,
         "score_ci_low": summary.get("score_ci_low"), "score_ci_high": summary.get("score_ci_high"),
+        "floor_low": summary.get("floor_low"), "floor_high": summary.get("floor_high"),
         "lower_is_better": summary.get("lower_is_better", True),
         "rankable": bool(summary.get("rankable")) and not superseded,
         "reasons": "; ".join(reasons), "warnings": "; ".join(summary.get("warnings") or []),
@@ -243,6 +244,10 @@ def render_markdown(collected: Collected, link_prefix: str = "submissions/") -> 
                         f"| {md_text(_fmt(r['near_copy_fraction']))} | {md_text(_gain(r))} "
                         f"| {md_link(r['file'], r['file'], link_prefix)} |")
                 out.append("")
+                floor = next((r for r in ranked if r["floor_low"] is not None and r["floor_high"] is not None), None)
+                if floor is not None:
+                    out += [(f"Real images the generator never saw score in [{md_text(_fmt(floor['floor_low'], 2))}, "
+                             f"{md_text(_fmt(floor['floor_high'], 2))}] at this sample count (the floor)."), ""]
             else:
                 out += ["_No rankable result in this table._", ""]
             unranked = [r for r in rows if r["rank"] is None]

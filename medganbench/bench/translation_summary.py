@@ -15,8 +15,8 @@ from __future__ import annotations
 import math
 
 SCORE_NAME = "psnr_gain_db_over_best_baseline"
-SUMMARY_KEYS = ("score", "score_name", "lower_is_better", "score_ci_low", "score_ci_high", "rankable",
-                "reasons", "warnings")
+SUMMARY_KEYS = ("score", "score_name", "lower_is_better", "score_ci_low", "score_ci_high", "floor_low",
+                "floor_high", "rankable", "reasons", "warnings")
 
 
 def _number(x) -> float | None:
@@ -48,6 +48,7 @@ def summarize_translation(groups: dict) -> dict:
             low, high = score - half, score + half
         else:
             warnings.append("one seed only: the gain has no interval; run several seeds to rank with confidence.")
+    # no floor: the baselines are the reference a translation model is scored against
     return {"score": score, "score_name": SCORE_NAME, "lower_is_better": False, "score_ci_low": low,
-            "score_ci_high": high, "rankable": not reasons and score is not None, "reasons": reasons,
+            "score_ci_high": high, "floor_low": None, "floor_high": None, "rankable": not reasons and score is not None, "reasons": reasons,
             "warnings": warnings}
