@@ -121,12 +121,15 @@ def memorization_group(images, features, extractor, dataset: str, size: int, out
     return metric_group(values, extractor_id=extractor.id, n_generated=len(images), n_reference=len(train)), picture
 
 
-def augmentation_group(synthesize, dataset: str, size: int, budget: Budget, progress: bool) -> dict:
+def augmentation_group(synthesize, dataset: str, size: int, budget: Budget, progress: bool,
+                       cache_dir: str | Path | None = None) -> dict:
     """The augmentation-gain study -> metric group.
 
     synthesize: a generator trained on each regime's subset
     (:class:`~medganbench.bench.runs.SubsetGenerator`); None when there is none to train (outside samples),
-    and then the group is skipped with the reason.
+    and then the group is skipped with the reason. cache_dir: where a finished study is kept
+    (``study.json``); a benchmark restarted with the same settings and the same subset generators reuses it
+    instead of training the classifiers again (:func:`~medganbench.bench.runs.load_study`).
     """
     if synthesize is None:
         return skipped("protocol 2.0 trains the generator on each low-data regime's labelled subset only, so the "
@@ -134,16 +137,26 @@ def augmentation_group(synthesize, dataset: str, size: int, budget: Budget, prog
                        "retrained on a subset. Run `medganbench bench` with a registered model, or call "
                        "medganbench.metrics.augmentation.augmentation_gain(dataset, synthesize=...) with your "
                        "generator's training function.")
+    from medganbench.bench.runs import load_study, save_study
     from medganbench.classifier import ClassifierRecipe
     from medganbench.metrics.augmentation import augmentation_gain, regime_name
 
     recipe = ClassifierRecipe(epochs=budget.classifier_epochs, min_steps=budget.classifier_min_steps)
-    try:
-        values = augmentation_gain(dataset, synthesize=synthesize, size=size, regimes=budget.augmentation_fractions,
-                                   seeds=budget.augmentation_seeds, ratio=budget.synthetic_ratio, recipe=recipe,
-                                   ceiling_seeds=budget.ceiling_seeds, progress=progress)
-    except ConfigError as exc:  # e.g. a regime too small for a class: say so, no number
-        return skipped(f"augmentation study could not run: {exc}")
+    key = {"dataset": dataset, "size": int(size), "spec": augmentation_spec(budget), "recipe": recipe.to_dict(),
+           "generator": getattr(synthesize, "identity", lambda: None)()}
+    cached = load_study(cache_dir, key) if cache_dir is not None else None
+    if cached is not None:
+        values, synthesize.trained = cached
+    else:
+        try:
+            values = augmentation_gain(dataset, synthesize=synthesize, size=size,
+                                       regimes=budget.augmentation_fractions, seeds=budget.augmentation_seeds,
+                                       ratio=budget.synthetic_ratio, recipe=recipe, ceiling_seeds=budget.ceiling_seeds,
+                                       progress=progress)
+        except ConfigError as exc:  # e.g. a regime too small for a class: say so, no number
+            return skipped(f"augmentation study could not run: {exc}")
+        if cache_dir is not None:
+            save_study(cache_dir, key, values, getattr(synthesize, "trained", []))
     head = regime_name(HEADLINE_REGIME)
     # the headline numbers the leaderboard shows, copied under constant names
     headline = {"headline_regime": head,

@@ -42,7 +42,7 @@ MIN_EVAL_SAMPLES = G.FIDELITY_SETTINGS["prc_neighborhood"] + 1
 
 
 def evaluate_generated(images, labels, *, dataset, size, out, seed, budget: Budget, augmentation, inception,
-                       inception_weights, progress, synthesize=None):
+                       inception_weights, progress, synthesize=None, augmentation_cache=None):
     """Every metric group of a generated set -> (eval_spec, groups dict, artifacts dict).
 
     synthesize: the generator for the augmentation study, trained per regime on its subset
@@ -60,7 +60,7 @@ def evaluate_generated(images, labels, *, dataset, size, out, seed, budget: Budg
         aug = skipped("the samples carry no labels (unconditional model), so they cannot be added to a "
                       "classifier's training set; augmentation gain needs a class-conditional generator.")
     else:
-        aug = G.augmentation_group(synthesize, dataset, size, budget, progress)
+        aug = G.augmentation_group(synthesize, dataset, size, budget, progress, cache_dir=augmentation_cache)
     extractors = {"domain": extractor.spec}
     if inc_spec is not None:
         extractors["inception"] = inc_spec
@@ -158,7 +158,8 @@ def run_benchmark(cfg: BenchConfig) -> Path:
     spec, groups, artifacts = evaluate_generated(images, labels, dataset=cfg.dataset, size=cfg.size, out=out,
                                                  seed=cfg.seed, budget=budget, augmentation=cfg.augmentation,
                                                  inception=cfg.inception, inception_weights=cfg.inception_weights,
-                                                 progress=cfg.progress, synthesize=synthesize)
+                                                 progress=cfg.progress, synthesize=synthesize,
+                                                 augmentation_cache=out / "augmentation")
     artifacts["samples_png"] = save_sample_grid(images, out / "samples.png", labels,
                                                 title=f"{cfg.model} · {cfg.dataset} · {budget.name}",
                                                 class_names=train.card.get("classes")).name

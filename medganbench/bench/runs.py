@@ -96,6 +96,11 @@ class SubsetGenerator:
         self.num_classes, self.progress = int(num_classes), progress
         self.trained: list[dict] = []
 
+    def identity(self) -> dict:
+        """What the generators it trains depend on (a finished study is reused only when this is equal)."""
+        return {"model": self.model, "dataset": self.dataset, "size": self.size, "steps": self.steps,
+                "batch_size": self.batch_size, "num_classes": self.num_classes}
+
     def __call__(self, images: np.ndarray, labels: np.ndarray, wanted: np.ndarray, seed: int) -> np.ndarray:
         """images ``uint8 (n, H, W, C)``, labels ``(n,)``, wanted class ids ``(m,)`` -> ``uint8 (m, H, W, C)``."""
         import hashlib
@@ -117,3 +122,39 @@ class SubsetGenerator:
                              "run_dir": str(run["run_dir"]), "steps": run["steps"],
                              "wall_time_s": run["wall_time_s"]})
         return fake
+
+
+STUDY_FILE = "study.json"
+
+
+def save_study(folder: str | Path, key: dict, values: dict, trained: list[dict]) -> Path:
+    """Keep a finished augmentation study: its settings ``key``, its values and the generators it trained."""
+    runs = [{**t, "generator_sha256": _generator_digest(t["run_dir"])} for t in trained]
+    folder = Path(folder)
+    folder.mkdir(parents=True, exist_ok=True)
+    return atomic_write_text(folder / STUDY_FILE, json.dumps({"key": key, "values": values, "trained": runs},
+                                                             indent=1, default=float))
+
+
+def load_study(folder: str | Path, key: dict) -> tuple[dict, list[dict]] | None:
+    """(values, trained) of a finished study with the same settings whose generators are all still there,
+    byte for byte; None otherwise (the study then runs again)."""
+    path = Path(folder) / STUDY_FILE
+    try:
+        saved = json.loads(path.read_text())
+    except (OSError, ValueError):
+        return None
+    if json.dumps(saved.get("key"), sort_keys=True) != json.dumps(json.loads(json.dumps(key, default=float)),
+                                                                  sort_keys=True):
+        return None
+    trained = saved.get("trained") or []
+    if not trained or any(_generator_digest(t.get("run_dir", "")) != t.get("generator_sha256") for t in trained):
+        return None
+    return saved.get("values"), trained
+
+
+def _generator_digest(run_dir) -> str | None:
+    from medganbench.io import sha256_file
+
+    path = Path(run_dir) / "generator.keras"
+    return sha256_file(path) if path.is_file() else None
