@@ -89,3 +89,18 @@ def test_the_generator_is_trained_on_the_regime_subset_only_so_a_copier_copies_o
     g = [summary[f"p1_gain_auc_{k}"] for k in ("ci_low", "mean", "ci_high")]
     assert g[0] <= g[1] <= g[2]
     assert summary["p1_gain_auc_p_value"] is None or 0.0 <= summary["p1_gain_auc_p_value"] <= 1.0
+
+
+def test_a_finished_study_is_reused_only_with_the_same_settings_and_generators(tmp_path):
+    from medganbench.bench.runs import load_study, save_study
+
+    run = tmp_path / "n235-seed0"
+    run.mkdir()
+    (run / "generator.keras").write_bytes(b"weights")
+    key = {"spec": {"seeds": [0, 1, 2], "generator_steps": 300}, "recipe": {"epochs": 10}}
+    save_study(tmp_path, key, {"p5_gain_auc_mean": 0.01}, [{"seed": 0, "run_dir": str(run)}])
+    values, trained = load_study(tmp_path, key)
+    assert values == {"p5_gain_auc_mean": 0.01} and trained[0]["seed"] == 0
+    assert load_study(tmp_path, {**key, "recipe": {"epochs": 5}}) is None       # other settings
+    (run / "generator.keras").write_bytes(b"retrained")
+    assert load_study(tmp_path, key) is None                                    # another generator
