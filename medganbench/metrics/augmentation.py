@@ -168,7 +168,8 @@ def _draw_synthetic(syn_y: np.ndarray, real_y: np.ndarray, ratio: float, rng) ->
 
 def augmentation_gain(dataset: str, synthetic_images=None, synthetic_labels=None, *, synthesize=None,
                       size: int = 28, regimes=AUGMENTATION_REGIMES, seeds=(0, 1, 2), ratio: float = 1.0, recipe=None,
-                      arms=ARMS, ceiling_seeds=(), root=None, progress: bool = True, return_runs: bool = False):
+                      arms=ARMS, ceiling_seeds=(), root=None, progress: bool = True, return_runs: bool = False,
+                      select=None):
     """Run the augmentation-gain / TSTR experiment -> flat dict with :func:`augmentation_keys` keys.
 
     synthesize: ``synthesize(images, labels, wanted, seed) -> uint8 (len(wanted), H, W, C)``, called once per
@@ -179,7 +180,9 @@ def augmentation_gain(dataset: str, synthetic_images=None, synthetic_labels=None
     ``seeds``: at least 3 (the spread is part of the result). ``ceiling_seeds``: also train the classifier
     on 100 % of the real training split with these seeds (the ceiling; when the regimes include 1.0, its real
     arm is the ceiling instead). ``return_runs=True`` also returns the per-run records (regime, seed, arm, metrics,
-    steps, seconds).
+    steps, seconds). ``select``: run only these parts of the study, ``(regime, seed)`` pairs and
+    ``("ceiling", seed)``, and return their run records (a list) instead of a summary; parts run in separate
+    processes combine with :func:`summarize_runs` into exactly the study one call would give.
     """
     from medganbench.classifier import ClassifierRecipe, evaluate, train_classifier
     from medganbench.data import load_dataset
@@ -226,8 +229,11 @@ def augmentation_gain(dataset: str, synthetic_images=None, synthetic_labels=None
     from tqdm.auto import tqdm
 
     bar = tqdm(total=total, desc="augmentation gain", unit="run", disable=not progress)
+    wanted = None if select is None else {(str(a) if a == "ceiling" else float(a), int(b)) for a, b in select}
     for r in regimes:
         for seed in seeds:
+            if wanted is not None and (float(r), seed) not in wanted:
+                continue
             idx = _subset_indices(train.labels, float(r), seed)
             rx, ry = train.images[idx], train_y[idx]
             syn_x = syn_y = None
@@ -253,11 +259,15 @@ def augmentation_gain(dataset: str, synthetic_images=None, synthetic_labels=None
                 bar.update(1)
                 bar.set_postfix(regime=regime_name(r), arm=arm, auc=f"{res['auc'] or float('nan'):.3f}")
     for seed in ceiling_seeds:
+        if wanted is not None and ("ceiling", seed) not in wanted:
+            continue
         clf, res = fit(train.images, train_y, seed)
         runs.append({"regime": 1.0, "seed": seed, "arm": "ceiling", "n_real": len(train_y), "n_synthetic": 0,
                      "n_train": len(train_y), "best_step": clf.best_step, "seconds": round(clf.seconds, 2), **res})
         bar.update(1)
     bar.close()
+    if select is not None:
+        return runs
     summary = summarize_runs(runs, regimes=regimes, dataset=dataset, size=size, ratio=ratio, test_labels=test.labels)
     summary["generator_scope"] = "pool" if pool is not None else "subset"
     return (summary, runs) if return_runs else summary
