@@ -142,8 +142,7 @@ def augmentation_group(synthesize, dataset: str, size: int, budget: Budget, prog
     from medganbench.metrics.augmentation import augmentation_gain, regime_name
 
     recipe = ClassifierRecipe(epochs=budget.classifier_epochs, min_steps=budget.classifier_min_steps)
-    key = {"dataset": dataset, "size": int(size), "spec": augmentation_spec(budget), "recipe": recipe.to_dict(),
-           "generator": getattr(synthesize, "identity", lambda: None)()}
+    key = augmentation_study_key(synthesize, dataset, size, budget, recipe)
     cached = load_study(cache_dir, key) if cache_dir is not None else None
     if cached is not None:
         values, synthesize.trained = cached
@@ -172,6 +171,12 @@ def augmentation_group(synthesize, dataset: str, size: int, budget: Budget, prog
         values["generator_subset_sizes"] = ",".join(str(t["n"]) for t in trained)
         values["generator_wall_time_s"] = round(sum(float(t["wall_time_s"]) for t in trained), 1)
     return metric_group({**headline, **values}, n_generated=values.get(f"{head}_n_synthetic"))
+
+
+def augmentation_study_key(synthesize, dataset: str, size: int, budget: Budget, recipe) -> dict:
+    """Everything a finished augmentation study depends on besides its generators' weights (checked apart)."""
+    return {"dataset": dataset, "size": int(size), "spec": augmentation_spec(budget), "recipe": recipe.to_dict(),
+            "generator": getattr(synthesize, "identity", lambda: None)()}
 
 
 def augmentation_spec(budget: Budget) -> dict:
