@@ -98,8 +98,10 @@ def inception_group(images, dataset: str, size: int, seed: int, budget: Budget, 
 
     values = fidelity_from_features(real, fake, heldout_features=heldout, fake_logits=logits, seed=seed,
                                     bootstrap=budget.fid_bootstrap)
-    return extractor.spec, metric_group(values, extractor_id=extractor.id, n_generated=len(images),
-                                        n_reference=len(real))
+    from medganbench.metrics.spectrum import effective_dim
+
+    spec = {**extractor.spec, "effective_dim": effective_dim(real), "effective_dim_split": REFERENCE_SPLIT}
+    return spec, metric_group(values, extractor_id=extractor.id, n_generated=len(images), n_reference=len(real))
 
 
 def memorization_group(images, features, extractor, dataset: str, size: int, out):
