@@ -293,7 +293,7 @@ def test_cli_train_resume_and_eval_on_mr(tmp_path, cli, dicom_root):
     shutil.copy(Path(__file__).resolve().parents[1] / "leaderboard" / "submissions" / "dcgan-quick-seed0.json", subs)
     built = build_leaderboard(tmp_path / "lb")
     md = built["markdown"].read_text()
-    assert built["n_ranked"] == 1 and built["n_rejected"] == 0
+    assert built["n_ranked"] == 0 and built["n_superseded"] == 1 and built["n_rejected"] == 0  # dcgan: protocol 1.0
     assert "## Image-to-image translation" in md and "[dn.json](submissions/dn.json)" in md and "dcgan-quick-seed0.json" in md
     bad = cli("translate", "train", "--task", "denoise-mr", "--model", "cyclegan", "--out", str(tmp_path / "x"))
     assert bad.returncode == 2 and "paired" in bad.stderr
