@@ -207,7 +207,8 @@ def _unpaired_groups(runs, test, metric_group, skipped, *, data_root=None, judge
     ext = get_domain_extractor("pneumoniamnist", 28, recipe=judge_recipe or CLASSIFIER_RECIPE, root=data_root,
                                progress=False)
     if extractors is not None:
-        extractors["domain"] = {"id": ext.id, "weights_sha256": ext.weights_sha256}
+        extractors["domain"] = {"id": ext.id, "weights_sha256": ext.weights_sha256, "method": ext.spec["method"],
+                                "effective_dim": ext.effective_dim}
     normal = 0  # PneumoniaMNIST label 0 = normal, 1 = pneumonia
 
     def normal_fraction(images):
