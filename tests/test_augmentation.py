@@ -53,7 +53,7 @@ def test_the_generator_is_trained_on_the_regime_subset_only_so_a_copier_copies_o
     "trainer" that memorizes its training set and a "sampler" that returns those images) adds no image the
     regime did not already have, whatever it would like to copy."""
     import medganbench.bench.runs as runs_mod
-    import medganbench.sample as sample_mod
+    import medganbench.samples as sample_mod
     from medganbench.bench.runs import SubsetGenerator
     from medganbench.data import load_dataset
     from medganbench.data.subsets import subset_indices

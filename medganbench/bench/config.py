@@ -13,7 +13,7 @@ class BenchConfig:
     model: str = field(default="cdcgan", metadata={"help": "registered model name (medganbench.registry.MODELS)"})
     dataset: str = field(default="pneumoniamnist", metadata={"help": "data set name (MedMNIST flag)"})
     size: int = field(default=28, metadata={"help": "image size: 28, 64, 128 or 224"})
-    budget: Literal["quick", "standard", "full"] = field(
+    budget: Literal["quick", "standard", "full", "smoke"] = field(
         default="quick", metadata={"help": "training/evaluation budget; quick = about 10 min on 2 CPU cores"})
     seed: int = field(default=0, metadata={"help": "seed of training, sampling and evaluation"})
     out: str = field(default="runs/bench", metadata={"help": "output folder (result.json, samples, pictures)"})
@@ -35,7 +35,7 @@ class EvalConfig:
     size: int = field(default=28, metadata={"help": "image size of the samples"})
     out: str | None = field(default=None, metadata={"help": "output folder (default: beside the samples)"})
     seed: int = field(default=0, metadata={"help": "evaluation seed"})
-    budget: Literal["quick", "standard", "full"] = field(
+    budget: Literal["quick", "standard", "full", "smoke"] = field(
         default="quick", metadata={"help": "evaluation settings of this budget (part of the evaluation spec)"})
     augmentation: bool = field(default=True, metadata={
         "help": "record the augmentation study; for outside samples it is skipped with the reason (protocol 2.0 "

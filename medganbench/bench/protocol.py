@@ -31,9 +31,9 @@ from medganbench.bench.result import (
     skipped,
     write_result,
 )
-from medganbench.bench.runs import SubsetGenerator, class_balanced_labels, train_generator
+from medganbench.bench.runs import SubsetGenerator, train_generator
 from medganbench.errors import ConfigError, MedGanBenchError
-from medganbench.labels import check_labels
+from medganbench.labels import check_labels, class_balanced_labels
 from medganbench.outdir import check_writable
 from medganbench.samples import load_samples, save_samples
 
@@ -130,7 +130,7 @@ def evaluate_samples(samples_path: str | Path, dataset: str, size: int = 28, out
 def run_benchmark(cfg: BenchConfig) -> Path:
     """Train ``cfg.model`` on ``cfg.dataset`` under ``cfg.budget``, evaluate, write ``OUT/result.json`` (returned)."""
     from medganbench.registry import MODELS
-    from medganbench.sample import generate_samples
+    from medganbench.samples import generate_samples
     from medganbench.train import TrainConfig
 
     budget = get_budget(cfg.budget)

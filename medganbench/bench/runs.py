@@ -20,19 +20,6 @@ from medganbench.io import atomic_write_text
 BENCH_RECORD = "bench_wall_time.json"
 
 
-def class_balanced_labels(train_labels: np.ndarray, n: int, seed: int) -> np.ndarray:
-    """``n`` labels ``(n, 1)`` with the training split's class proportions (largest remainder), shuffled."""
-    lab = np.asarray(train_labels).reshape(len(train_labels), -1)[:, 0]
-    classes, counts = np.unique(lab, return_counts=True)
-    exact = counts / counts.sum() * n
-    take = np.floor(exact).astype(int)
-    for i in np.argsort(-(exact - take))[: n - take.sum()]:
-        take[i] += 1
-    out = np.repeat(classes, take)
-    np.random.default_rng(seed).shuffle(out)
-    return out.reshape(n, 1).astype(np.int64)
-
-
 def finished_run_matches(run_dir: Path, tcfg) -> bool:
     """True when ``run_dir`` holds a finished training run made with the same settings (progress aside)."""
     try:
@@ -53,6 +40,8 @@ def train_generator(tcfg, *, dataset=None, subset: str | None = None) -> dict:
     subset is never reused. Returns ``{run_dir, steps, wall_time_s, config, parameter_count, conditional,
     images_per_sec}``.
     """
+    from medganbench.models.base import grouped_parameter_count
+    from medganbench.runfolder import RunFolder
     from medganbench.train import run_training
 
     run_dir = Path(tcfg.out)
@@ -67,14 +56,13 @@ def train_generator(tcfg, *, dataset=None, subset: str | None = None) -> dict:
         run, wall = run_dir, float(saved["wall_time_s"])
     else:
         t0 = time.perf_counter()
-        run = Path(run_training(tcfg, dataset=dataset))
+        run = Path(run_training(tcfg, dataset=dataset).run_dir)
         wall = time.perf_counter() - t0
         atomic_write_text(record, json.dumps({"wall_time_s": round(wall, 2), "subset": subset}))
-    info = json.loads((run / "run.json").read_text())
-    model_cfg = json.loads((run / "model.json").read_text()) if (run / "model.json").is_file() else None
-    counts = {k: int(v) for k, v in (info.get("parameter_counts") or {}).items()}
-    pc = {"generator": counts.get("generator"), "discriminator": counts.get("discriminator")}
-    pc["total"] = sum(v for v in pc.values() if v is not None) if all(v is not None for v in pc.values()) else None
+    folder = RunFolder(run)
+    info = folder.info()
+    model_cfg = folder.model_config_dict() or None
+    pc = grouped_parameter_count(info.get("parameter_counts") or {})
     return {"run_dir": run, "steps": int(info.get("step", tcfg.steps)), "wall_time_s": round(wall, 2),
             "config": {"train": dataclasses.asdict(tcfg), "model": model_cfg}, "parameter_count": pc,
             "conditional": bool(info.get("conditional")), "images_per_sec": info.get("images_per_sec")}
@@ -106,7 +94,7 @@ class SubsetGenerator:
         import hashlib
         from types import SimpleNamespace
 
-        from medganbench.sample import generate_samples
+        from medganbench.samples import generate_samples
         from medganbench.train import TrainConfig
 
         labels = np.asarray(labels).reshape(-1, 1).astype(np.int64)

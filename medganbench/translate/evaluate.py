@@ -25,6 +25,8 @@ import numpy as np
 
 from medganbench.errors import MedGanBenchError
 from medganbench.io import save_figure
+from medganbench.models.base import grouped_parameter_count
+from medganbench.runfolder import RunFolder
 
 PIXEL_EXTRACTOR = {"id": "pixel-psnr-ssim-mae/v1", "weights_sha256": None}
 
@@ -134,8 +136,9 @@ def evaluate_translation(run_dirs, out: str | Path, *, dicom=None, data_root=Non
         task="translation",
         dataset={"name": _dataset_name(cfg.task), "size": int(cfg.size), "split": "train", "num_classes": None,
                  "channels": 1},
-        model={"name": cfg.model, "config": {**_model_config(runs[0][0]), "translation_task": cfg.task},
-               "parameter_count": model0.parameter_count(), "conditional": False, "source": "medganbench"},
+        model={"name": cfg.model, "config": {**RunFolder(runs[0][0]).model_config_dict(), "translation_task": cfg.task},
+               "parameter_count": grouped_parameter_count(model0.parameter_counts(trainable_only=True)),
+               "conditional": False, "source": "medganbench"},
         training={"steps": int(states[0]["step"]),
                   "images_seen": int(states[0]["step"]) * int(states[0]["batch_size"]),
                   "batch_size": int(states[0]["batch_size"]), "wall_time_s": float(states[0]["wall_time_s"]),
@@ -149,12 +152,6 @@ def evaluate_translation(run_dirs, out: str | Path, *, dicom=None, data_root=Non
 
     atomic_write_text(out / "per_seed.json", json.dumps(per_seed_rows, indent=2))
     return result
-
-
-def _model_config(run_dir: Path) -> dict:
-    config = json.loads((run_dir / "model.json").read_text())
-    config.pop("type", None)
-    return config
 
 
 def _dataset_name(task: str) -> str:
