@@ -6,8 +6,6 @@ test turns those same executions into HTML, so no notebook runs twice.
 
 from __future__ import annotations
 
-import os
-import time
 from pathlib import Path
 
 import pytest
@@ -31,25 +29,17 @@ def executed_student(course_build, tmp_path_factory):
     """``get(name) -> (executed notebook, seconds)``: the student edition run in smoke mode with
     ``allow_errors`` (so unanswered exercises fail where they should and the run goes on). Cached."""
     nbformat = pytest.importorskip("nbformat")
-    nbclient = pytest.importorskip("nbclient")
+    pytest.importorskip("nbclient")
+    from medganbench.course.render import execute
+
     cache: dict[str, tuple] = {}
 
     def get(name: str):
         if name not in cache:
             nb = nbformat.read(course_build / "student" / name, as_version=4)
             work = tmp_path_factory.mktemp(Path(name).stem[:12])
-            env_before = dict(os.environ)
-            os.environ["MEDGANBENCH_SMOKE"] = "1"
-            os.environ["PYTHONPATH"] = str(REPO) + os.pathsep + os.environ.get("PYTHONPATH", "")
-            start = time.perf_counter()
-            try:
-                client = nbclient.NotebookClient(nb, timeout=600, kernel_name="python3", allow_errors=True,
-                                                 resources={"metadata": {"path": str(work)}})
-                client.execute()
-            finally:
-                os.environ.clear()
-                os.environ.update(env_before)
-            cache[name] = (nb, time.perf_counter() - start)
+            seconds = execute(nb, work, smoke=True, timeout=600, allow_errors=True, extra_path=str(REPO))
+            cache[name] = (nb, seconds)
         return cache[name]
 
     return get
