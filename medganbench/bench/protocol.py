@@ -39,6 +39,7 @@ from medganbench.bench.report import save_sample_grid, write_report
 from medganbench.bench.result import (
     PROTOCOL_VERSION,
     hardware_info,
+    identity_problems,
     metric_group,
     now_iso,
     package_versions,
@@ -297,7 +298,10 @@ def evaluate_samples(samples_path: str | Path, dataset: str, size: int = 28, out
                                f"(got {reference_split!r}).")
     samples_path = Path(samples_path)
     out = Path(out) if out is not None else samples_path.parent / f"{samples_path.stem}-eval"
-    # Everything that can be checked is checked before the metrics run: the output folder, the file, labels.
+    # Everything that can be checked is checked before the metrics run: names, the output folder, the file, labels.
+    bad_names = identity_problems(model_name, submission)
+    if bad_names:
+        raise ConfigError(f"--model-name / --author would be refused by the leaderboard: {'; '.join(bad_names)}")
     check_writable(out, "--out")
     images, labels = load_samples(samples_path, min_count=MIN_EVAL_SAMPLES)
     b = get_budget(budget)
@@ -352,11 +356,12 @@ def run_benchmark(cfg: BenchConfig) -> Path:
 
     budget = get_budget(cfg.budget)
     out = Path(cfg.out)
-    out.mkdir(parents=True, exist_ok=True)
+    check_writable(out, "--out")  # before anything slow; the folder is made only once the inputs are known good
     MODELS.entry(cfg.model)  # unknown model -> ConfigError before anything slow
     if MODELS.info(cfg.model).get("task") == "translation":
         raise MedGanBenchError(f"{cfg.model} is a translation model; benchmark it with `medganbench translate`.")
     train = _load(cfg.dataset, REFERENCE_SPLIT, cfg.size)
+    out.mkdir(parents=True, exist_ok=True)
 
     run = _train(cfg, budget, out / "train")
     conditional = bool(run["conditional"])

@@ -416,9 +416,13 @@ def expected_pixel_bytes(ds) -> int:
 
 def _pixel_data_problem(fh, pos: int, size: int, ds, ts: str) -> str:
     """Why the uncompressed pixel data at ``pos`` cannot hold what the header promises ("" when it can)."""
-    endian = NATIVE_SYNTAXES.get(ts)
-    if endian is None:  # compressed (encapsulated) or deflated: the length is not known from the header
+    if ts not in NATIVE_SYNTAXES:  # compressed (encapsulated) or deflated: the length is not known from the header
         return ""
+    # The encoding the data set was actually read with (a file without meta information is guessed by pydicom).
+    implicit, little = getattr(ds, "original_encoding", (ts == "1.2.840.10008.1.2", NATIVE_SYNTAXES[ts] == "<"))
+    if implicit is None or little is None:
+        return ""
+    endian = "<" if little else ">"
     fh.seek(pos)
     head = fh.read(12)
     if len(head) < 8:
@@ -426,7 +430,7 @@ def _pixel_data_problem(fh, pos: int, size: int, ds, ts: str) -> str:
     group, elem = struct.unpack(endian + "HH", head[:4])
     if (group, elem) != PIXEL_DATA_TAG:
         return ""  # float pixel data or another layout: leave it to the decoder
-    explicit = ts != "1.2.840.10008.1.2" and head[4:6].isalpha()
+    explicit = not implicit
     if explicit:
         length, header = struct.unpack(endian + "I", head[8:12])[0], 12
     else:
