@@ -38,7 +38,7 @@ class _TextBar(_tqdm_std.tqdm):
 _tqdm_auto.tqdm = _TextBar
 """
 _TF_LOG = re.compile(r"^(WARNING: All log messages before absl::InitializeLog\(\) is called are written to STDERR"
-                     r"|[IWE]\d{4} \d\d:\d\d:\d\d\.\d+\s+\d+ \S+:\d+\] .*)$")
+                     r"|[IWEF]\d{4} \S+\s+\d+ \S+:\d+\] .*)$")
 
 
 @contextlib.contextmanager
