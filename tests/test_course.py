@@ -75,6 +75,7 @@ WRONG_00_EX1 = '''def to_model_range(images):
 '''
 
 
+@pytest.mark.slow
 def test_grading_gives_full_marks_to_solutions_and_none_to_blanks(course_build: Path, tmp_path: Path):
     """Solutions score every point (public + hidden tests pass); an unanswered student edition scores 0;
     an answer that passes the public test but not the hidden ones scores 0 for that question."""
@@ -111,6 +112,7 @@ def test_grading_gives_full_marks_to_solutions_and_none_to_blanks(course_build: 
     assert "NotImplementedError" in msgs[("blank", "05:nb05_ex1")]
 
 
+@pytest.mark.slow
 def test_grade_cli_names_a_bad_folder(cli, tmp_path: Path):
     proc = cli("course", "grade", str(tmp_path / "nope"), "--out", str(tmp_path / "g.csv"))
     assert proc.returncode == 2 and "not a folder of student sub-folders" in proc.stderr

@@ -45,6 +45,7 @@ def test_manifest_matches_the_course_data(dicom_root: Path):
     assert all(e.upstream_url.endswith(e.path.rsplit("/", 1)[1]) for e in dicom_fetch.select([SERIES]))
 
 
+@pytest.mark.slow
 def test_fetch_from_a_mirror_then_nothing_to_do(cli, mirror, tmp_path: Path):
     _, url = mirror
     dest = tmp_path / "dicom"
