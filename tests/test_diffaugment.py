@@ -95,19 +95,18 @@ def test_spectral_norm_holds_each_layer_near_unit_norm():
 
 
 def test_bench_passes_model_settings_to_training(tmp_path, medmnist_root, capsys):
-    import dataclasses
     import json
 
-    from medganbench.bench.budgets import SMOKE
-    from medganbench.bench.protocol import BenchConfig, _train
+    from medganbench.bench.runs import train_generator
     from medganbench.cli import main
+    from medganbench.train import TrainConfig
 
     # a typo fails at once, naming the value, before anything trains
     assert main(["bench", "--model", "dcgan", "--set", "diffaugment=colr", "--out", str(tmp_path / "b")]) == 2
     assert "'colr'" in capsys.readouterr().err
     assert not (tmp_path / "b" / "train").exists()
-    cfg = BenchConfig(model="dcgan", out=str(tmp_path / "b"), progress=False)
-    tiny = dataclasses.replace(SMOKE, steps=2, batch_size=8)
-    run = _train(cfg, tiny, tmp_path / "b" / "train", {"diffaugment": "color,translation"})
+    tcfg = TrainConfig(model="dcgan", steps=2, batch_size=8, out=str(tmp_path / "b" / "train"), overwrite=True,
+                       progress=False)
+    run = train_generator(tcfg, model_overrides={"diffaugment": "color,translation"})
     assert json.loads((run["run_dir"] / "model.json").read_text())["diffaugment"] == "color,translation"
     assert run["config"]["model"]["diffaugment"] == "color,translation"
