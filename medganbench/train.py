@@ -68,8 +68,9 @@ class TrainConfig:
     grid_size: int = _f(64, "images per sample grid")
     steps_per_call: int = _f(1, "training steps per compiled call (cuts Python overhead)")
     jit_compile: bool | None = _f(None, "XLA-compile the step (default: on for GPUs, off on CPU where it is slower)")
-    mixed_precision: Literal["off", "float16", "bfloat16"] = _f(
-        "off", "mixed precision: float16 (GPUs, with loss scaling) or bfloat16 (TPUs, CPUs with AMX/AVX512-BF16)")
+    mixed_precision: Literal["auto", "off", "float16", "bfloat16"] = _f(
+        "auto", "mixed precision: float16 (GPUs, with loss scaling) or bfloat16 (TPUs, CPUs with AMX/AVX512-BF16); "
+        "auto = the measured per-device choice (medganbench.devices: bfloat16 on such CPUs, else off)")
     distribute: Literal["auto", "none", "mirrored", "tpu"] = _f(
         "auto", "tf.distribute strategy: auto = mirrored on several GPUs, else none")
     progress: bool = _f(True, "show a tqdm progress bar")
@@ -105,10 +106,10 @@ def make_strategy(name: str = "auto"):
 
 
 def default_jit_compile() -> bool:
-    """XLA on GPUs; off on CPU, where it measured slower than plain tf.function (ENVIRONMENT.md)."""
-    import tensorflow as tf
+    """XLA on GPUs; off on CPU, where it measured slower than plain tf.function (medganbench.devices)."""
+    from medganbench.devices import resolve
 
-    return bool(tf.config.list_logical_devices("GPU"))
+    return resolve("off").jit_compile
 
 
 # --- data --------------------------------------------------------------------------------
@@ -517,9 +518,12 @@ def run_training(config: TrainConfig, model_overrides: dict | None = None, datas
     if "labels" in arrays:
         card = getattr(dataset, "card", {}) or {}
         num_classes = int(card.get("num_classes") or int(arrays["labels"].max()) + 1)
+    from medganbench.devices import resolve
+
+    precision = resolve(config.mixed_precision, config.jit_compile, model=config.model).mixed_precision
     previous_policy = keras.mixed_precision.global_policy()
-    if config.mixed_precision != "off":
-        keras.mixed_precision.set_global_policy(f"mixed_{config.mixed_precision}")
+    if precision != "off":
+        keras.mixed_precision.set_global_policy(f"mixed_{precision}")
     try:
         with strategy.scope():
             model = model_class(config.model)(tuple(image_shape), num_classes, model_config)
