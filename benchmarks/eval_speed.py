@@ -19,8 +19,11 @@ shared machine makes every figure slower; compare figures measured on the same m
 from __future__ import annotations
 
 import argparse
+import cProfile
+import io
 import json
 import os
+import pstats
 import tempfile
 import time
 from pathlib import Path
@@ -44,6 +47,15 @@ def generated_images(n: int, size: int, run: str, seed: int):
     model = build("dcgan", (size, size, 1), seed=seed)
     z = np.random.default_rng(seed).standard_normal((n, model.config.latent_dim)).astype("float32")
     return to_uint8(model.generator.predict(z, batch_size=500, verbose=0)), None
+
+
+def _top_kit_functions(profiler, n: int) -> str:
+    """The ``n`` medganbench functions with the largest cumulative time, one per line."""
+    stream = io.StringIO()
+    stats = pstats.Stats(profiler, stream=stream)
+    rows = [(ct, f"{Path(file).name}:{func}") for (file, _line, func), (_cc, _nc, _tt, ct, _callers)
+            in stats.stats.items() if "medganbench" in file and func != "<module>"]
+    return "\n".join(f"  {ct:7.1f} s  {name}" for ct, name in sorted(rows, reverse=True)[:n])
 
 
 def main(argv=None) -> None:
@@ -81,9 +93,12 @@ def main(argv=None) -> None:
         path = Path(tmp) / "samples.npz"
         arrays = {"images": images} if labels is None else {"images": images, "labels": labels}
         np.savez(path, **arrays)
+        profiler = cProfile.Profile()
         t = time.perf_counter()
+        profiler.enable()
         result = evaluate_samples(path, args.dataset, args.size, Path(tmp) / "eval", seed=args.seed,
                                   budget="standard", augmentation=False, inception="never", progress=False)
+        profiler.disable()
         times["evaluate_total"] = time.perf_counter() - t
         ok = Path(result).is_file()
     load_end = os.getloadavg()[0]
@@ -92,6 +107,9 @@ def main(argv=None) -> None:
     print("| step | seconds |\n|---|---|")
     for name, sec in times.items():
         print(f"| {name} | {sec:.1f} |")
+    print("where the evaluation's time goes (cumulative seconds of the kit's own functions; the metrics "
+          "worker's time shows as call_worker):")
+    print(_top_kit_functions(profiler, 10))
     verdict = (f"whole evaluation {times['evaluate_total']:.1f} s for {args.n} images: "
                + ("within" if times["evaluate_total"] <= TARGET_S else "OVER")
                + f" the {TARGET_S:.0f} s target" + ("" if ok else " (no result.json written)"))

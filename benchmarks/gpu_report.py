@@ -41,8 +41,9 @@ def quality(result_path: Path) -> str:
         parts.append(f"domain FID {fid:.3g}{ci}")
     summary = result.get("summary")
     if isinstance(summary, dict) and summary.get("score") is not None:
-        score = summary["score"]
-        parts.append(f"score {score:.3g}" if isinstance(score, (int, float)) else f"score {score}")
+        score, lo, hi = summary["score"], summary.get("score_ci_low"), summary.get("score_ci_high")
+        ci = f" [{lo:.3g}, {hi:.3g}]" if isinstance(lo, (int, float)) and isinstance(hi, (int, float)) else ""
+        parts.append(f"score {score:.3g}{ci}" if isinstance(score, (int, float)) else f"score {score}")
     return "; ".join(parts) or "no FID or score in the result"
 
 
