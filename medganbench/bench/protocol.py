@@ -39,6 +39,7 @@ from medganbench.bench.report import save_sample_grid, write_report
 from medganbench.bench.result import (
     PROTOCOL_VERSION,
     hardware_info,
+    identity_problems,
     metric_group,
     now_iso,
     package_versions,
@@ -48,6 +49,8 @@ from medganbench.bench.result import (
 )
 from medganbench.errors import ConfigError, MedGanBenchError, WeightsUnavailable
 from medganbench.io import atomic_write_text, sha256_file
+from medganbench.labels import check_labels
+from medganbench.outdir import check_writable
 from medganbench.samples import load_samples, save_samples
 
 #: The split every generator trains on and every fidelity metric compares against.
@@ -56,6 +59,8 @@ REFERENCE_SPLIT = "train"
 HELDOUT_SPLIT = "test"
 #: Fixed settings of the fidelity metrics (the bootstrap count comes from the budget); all go into the spec.
 FIDELITY_SETTINGS = {"kid_subsets": 100, "prc_neighborhood": 3, "fid_min_samples_per_dim": 2.0}
+#: Fewest samples an evaluation accepts: precision/recall need k+1 points for their k-NN radii.
+MIN_EVAL_SAMPLES = FIDELITY_SETTINGS["prc_neighborhood"] + 1
 
 
 @dataclass
@@ -169,7 +174,10 @@ def _inception_group(images, dataset, size, seed, budget: Budget, mode, weights,
     fake, logits = extractor.features_and_logits(images, progress=progress)
     values = fidelity_from_features(real, fake, heldout_features=heldout, fake_logits=logits, seed=seed,
                                     bootstrap=budget.fid_bootstrap)
-    return extractor.spec, metric_group(values, extractor_id=extractor.id, n_generated=len(images),
+    from medganbench.metrics.spectrum import effective_dim
+
+    spec = {**extractor.spec, "effective_dim": effective_dim(real), "effective_dim_split": REFERENCE_SPLIT}
+    return spec, metric_group(values, extractor_id=extractor.id, n_generated=len(images),
                                         n_reference=len(real))
 
 
@@ -292,14 +300,21 @@ def evaluate_samples(samples_path: str | Path, dataset: str, size: int = 28, out
         raise MedGanBenchError(f"protocol {PROTOCOL_VERSION} always compares against the {REFERENCE_SPLIT!r} split "
                                f"(got {reference_split!r}).")
     samples_path = Path(samples_path)
-    images, labels = load_samples(samples_path)
     out = Path(out) if out is not None else samples_path.parent / f"{samples_path.stem}-eval"
-    out.mkdir(parents=True, exist_ok=True)
+    # Everything that can be checked is checked before the metrics run: names, the output folder, the file, labels.
+    bad_names = identity_problems(model_name, submission)
+    if bad_names:
+        raise ConfigError(f"--model-name / --author would be refused by the leaderboard: {'; '.join(bad_names)}")
+    check_writable(out, "--out")
+    images, labels = load_samples(samples_path, min_count=MIN_EVAL_SAMPLES)
     b = get_budget(budget)
     train = _load(dataset, REFERENCE_SPLIT, size)
     if images.shape[-1] != train.images.shape[-1]:
         raise MedGanBenchError(f"{samples_path}: images have {images.shape[-1]} channel(s), {dataset} has "
                                f"{train.images.shape[-1]}.")
+    if labels is not None:
+        check_labels(labels, len(images), str(samples_path), num_classes=train.num_classes)
+    out.mkdir(parents=True, exist_ok=True)
     spec, groups, artifacts = _evaluate(images, labels, dataset=dataset, size=size, out=out, seed=seed, budget=b,
                                         augmentation=augmentation, inception=inception,
                                         inception_weights=inception_weights, progress=progress)
@@ -344,11 +359,12 @@ def run_benchmark(cfg: BenchConfig) -> Path:
 
     budget = get_budget(cfg.budget)
     out = Path(cfg.out)
-    out.mkdir(parents=True, exist_ok=True)
+    check_writable(out, "--out")  # before anything slow; the folder is made only once the inputs are known good
     MODELS.entry(cfg.model)  # unknown model -> ConfigError before anything slow
     if MODELS.info(cfg.model).get("task") == "translation":
         raise MedGanBenchError(f"{cfg.model} is a translation model; benchmark it with `medganbench translate`.")
     train = _load(cfg.dataset, REFERENCE_SPLIT, cfg.size)
+    out.mkdir(parents=True, exist_ok=True)
 
     run = _train(cfg, budget, out / "train")
     conditional = bool(run["conditional"])
