@@ -18,7 +18,9 @@ default's ratio against the target (1.3x on CPU, 2x on GPU) and, where missed, t
 How ``fit`` is timed: ONE ``fit`` call whose first epoch is the warm-up, timed from the end of that epoch
 to the end of the last one (a callback with only epoch hooks). An earlier version timed a second ``fit``
 call after a warm-up ``fit``; that reference sometimes sat at exactly 625 images/s (docs/training.md,
-"Speed"); the old method stays as the diagnostic variant "reference fit, 2nd fit() call".
+"Speed"); the old method stays as the diagnostic variant "reference fit, 2nd fit() call" (--diagnostics).
+Every measurement also prints how many CPU cores the process kept busy while timed (process CPU time /
+wall time): on an idle 2-core machine a variant stuck near 1.0 ran on one core.
 """
 
 from __future__ import annotations
@@ -34,6 +36,18 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 #: The project's targets for the kit default step / fastest reference.
 TARGETS = {"cpu": 1.3, "gpu": 2.0}
+
+
+def _clock() -> tuple[float, float]:
+    """(wall, this process's CPU) seconds."""
+    return time.perf_counter(), time.process_time()
+
+
+def _rate(images: int, start, end) -> tuple[float, float]:
+    """-> (images/s, CPU cores this process kept busy). Cores near 1.0 on an idle 2-core machine mean the
+    step ran on one core: the signature to look for when a variant falls to a plateau."""
+    wall = end[0] - start[0]
+    return images / wall, (end[1] - start[1]) / wall
 
 
 def make_reference(generator, discriminator, latent_dim):
@@ -100,10 +114,10 @@ def time_reference(images, args, steps_per_execution=1, jit_compile=False):
         # Epoch hooks only: a batch hook would change how fit dispatches its steps.
         def __init__(self):
             super().__init__()
-            self.ends: list[float] = []
+            self.ends: list[tuple[float, float]] = []
 
         def on_epoch_end(self, epoch, logs=None):
-            self.ends.append(time.perf_counter())
+            self.ends.append(_clock())
 
     model = build_reference(images, args, steps_per_execution=steps_per_execution, jit_compile=jit_compile)
     ds = make_dataset(images, batch_size=args.batch_size, seed=args.seed)
@@ -111,7 +125,7 @@ def time_reference(images, args, steps_per_execution=1, jit_compile=False):
     timed_epochs = max(1, math.ceil(args.steps / per_epoch))
     clock = EpochClock()
     model.fit(ds, steps_per_epoch=per_epoch, epochs=1 + timed_epochs, verbose=0, callbacks=[clock])
-    return timed_epochs * per_epoch * args.batch_size / (clock.ends[-1] - clock.ends[0])
+    return _rate(timed_epochs * per_epoch * args.batch_size, clock.ends[0], clock.ends[-1])
 
 
 def time_reference_two_fits(images, args):
@@ -121,9 +135,9 @@ def time_reference_two_fits(images, args):
     model = build_reference(images, args)
     ds = make_dataset(images, batch_size=args.batch_size, seed=args.seed)
     model.fit(ds, steps_per_epoch=args.warmup, epochs=1, verbose=0)
-    start = time.perf_counter()
+    start = _clock()
     model.fit(ds, steps_per_epoch=args.steps, epochs=1, verbose=0)
-    return args.steps * args.batch_size / (time.perf_counter() - start)
+    return _rate(args.steps * args.batch_size, start, _clock())
 
 
 def time_reference_loop(images, args):
@@ -137,11 +151,11 @@ def time_reference_loop(images, args):
     for _ in range(args.warmup):
         out = step(next(iterator))
     float(out["g_loss"])
-    start = time.perf_counter()
+    start = _clock()
     for _ in range(args.steps):
         out = step(next(iterator))
     float(out["g_loss"])
-    return args.steps * args.batch_size / (time.perf_counter() - start)
+    return _rate(args.steps * args.batch_size, start, _clock())
 
 
 def time_kit(images, args, steps_per_call=1, jit_compile=False, ema_decay=0.999, precision="off"):
@@ -170,11 +184,11 @@ def time_kit(images, args, steps_per_call=1, jit_compile=False, ema_decay=0.999,
         out = call(iterator)
     float(out["generator_loss"])
     calls = max(1, args.steps // steps_per_call)
-    start = time.perf_counter()
+    start = _clock()
     for _ in range(calls):
         out = call(iterator)
     float(out["generator_loss"])  # wait for the last step
-    return calls * steps_per_call * args.batch_size / (time.perf_counter() - start)
+    return _rate(calls * steps_per_call * args.batch_size, start, _clock())
 
 
 def variants(images, args, device: str, default) -> list[tuple[str, str, object]]:
@@ -290,11 +304,14 @@ def main(argv=None) -> None:
     vs = variants(images, args, device, default)
     groups = {n: g for n, g, _ in vs}
     runs: dict[str, list[float]] = {n: [] for n, _, _ in vs}
+    cores_used: dict[str, list[float]] = {n: [] for n, _, _ in vs}
     for r in range(args.rounds):
         order = vs[r % len(vs):] + vs[:r % len(vs)]
         for vname, _, fn in order:
-            runs[vname].append(fn())
-            print(f"round {r + 1}: {vname:50s} {runs[vname][-1]:9.1f} images/s", flush=True)
+            ips, cores = fn()
+            runs[vname].append(ips)
+            cores_used[vname].append(cores)
+            print(f"round {r + 1}: {vname:50s} {ips:9.1f} images/s, {cores:4.2f} CPU cores busy", flush=True)
     summary = summarize(runs, groups)
     print(f"\nfastest reference per round: {', '.join(f'{x:.0f}' for x in summary['fastest_reference'])} images/s")
     print(markdown_table(summary))
@@ -312,7 +329,7 @@ def main(argv=None) -> None:
             json.dump({"device": device, "device_name": gpu_name or name, "default": default.as_dict(),
                        "args": vars(args), "load_average_start": load,
                        "load_average_end": os.getloadavg()[0] if hasattr(os, "getloadavg") else None,
-                       "target": target, "verdict": verdict, **summary}, fh, indent=2)
+                       "target": target, "verdict": verdict, "cpu_cores_busy": cores_used, **summary}, fh, indent=2)
 
 
 if __name__ == "__main__":
