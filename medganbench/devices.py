@@ -9,7 +9,7 @@ device                 precision            XLA   why
 =====================  ===================  ====  ===============================================
 CPU with AVX512-BF16   mixed ``bfloat16``   off   faster than float32 per step on the project CPU
 or AMX-BF16            (checked models)           (docs/training.md); XLA measured 0.7x on CPU
-CPU without them       float32 (``off``)    off   bfloat16 is emulated there (slower)
+CPU without them       float32 (``off``)    off   no native bfloat16 maths; not measured there
 GPU                    float32 (``off``)    on    XLA: the kit's earlier GPU default. float16 is
                                                   NOT the default until ``benchmarks/gpu.sh`` has
                                                   measured its speed and quality on a GPU
@@ -18,7 +18,7 @@ GPU                    float32 (``off``)    on    XLA: the kit's earlier GPU def
 "checked models" (:data:`BF16_CHECKED_MODELS`): bfloat16 changes the arithmetic, so it is the automatic
 choice only for models whose benchmark quality was compared with float32 and found unchanged within its
 interval (docs/training.md); every other model stays float32 unless ``--mixed-precision`` asks.
-``steps_per_call`` stays 1 everywhere: on the project CPU 8 steps per call gained nothing measurable.
+``steps_per_call`` stays 1 everywhere until the benchmark shows that more steps per call help.
 """
 
 from __future__ import annotations
