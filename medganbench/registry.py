@@ -99,6 +99,10 @@ MODELS.add("cdcgan", "medganbench.models.cdcgan:ConditionalDCGAN",
            "Class-conditional DCGAN with a projection discriminator (Miyato & Koyama, 2018).")
 MODELS.add("wgan-gp", "medganbench.models.wgan_gp:WGANGP",
            "Wasserstein GAN with gradient penalty (Gulrajani et al., 2017).")
+MODELS.add("vae", "medganbench.models.vae:VAE",
+           "Variational autoencoder with the DCGAN generator as decoder (Kingma & Welling, 2014).")
+MODELS.add("autoencoder", "medganbench.models.autoencoder:Autoencoder",
+           "Plain convolutional autoencoder (contrast for the VAE; sampling from N(0, I) is not its job).")
 MODELS.add("pix2pix", "medganbench.models.pix2pix:Pix2Pix",
            "Paired image-to-image translation: U-Net + PatchGAN (Isola et al., 2017).", task="translation")
 MODELS.add("cyclegan", "medganbench.models.cyclegan:CycleGAN",

@@ -63,7 +63,7 @@ def test_build_lists_rejected_submissions_with_their_problems(tmp_path):
     info = build_leaderboard(tmp_path)
     assert info["n_ranked"] == 1 and set(info["rejected"]) == {"bad.json", "broken.json"}
     md = info["markdown"].read_text()
-    assert "Rejected submissions" in md and "eval_spec_hash" in md and "cheat" not in md.split("## Rejected")[0]
+    assert "Rejected submissions" in md and "eval_spec_hash" in md.replace("\\", "") and "cheat" not in md.split("## Rejected")[0]
 
 
 def test_validate_cli_lists_every_problem_and_exits_nonzero(tmp_path, cli):

@@ -39,6 +39,7 @@ from medganbench.bench.report import save_sample_grid, write_report
 from medganbench.bench.result import (
     PROTOCOL_VERSION,
     hardware_info,
+    identity_problems,
     metric_group,
     now_iso,
     package_versions,
@@ -48,6 +49,8 @@ from medganbench.bench.result import (
 )
 from medganbench.errors import ConfigError, MedGanBenchError, WeightsUnavailable
 from medganbench.io import atomic_write_text, sha256_file
+from medganbench.labels import check_labels
+from medganbench.outdir import check_writable
 from medganbench.samples import load_samples, save_samples
 
 #: The split every generator trains on and every fidelity metric compares against.
@@ -60,6 +63,9 @@ HELDOUT_SPLIT = "val"
 FIDELITY_SETTINGS = {"kid_subsets": 100, "prc_neighborhood": 3, "fid_min_samples_per_dim": 10.0, "draws": 20}
 #: Significance level of the memorization verdict (one-sided binomial test; medganbench.metrics.memorization).
 MEMORIZATION_ALPHA = 0.001
+#: Fewest samples an evaluation accepts: KID's half-sample draws and the k-NN radii of precision/recall
+#: need two halves of k+1 points (medganbench.metrics.fidelity checks the same).
+MIN_EVAL_SAMPLES = 2 * (FIDELITY_SETTINGS["prc_neighborhood"] + 1)
 
 
 @dataclass
@@ -300,14 +306,21 @@ def evaluate_samples(samples_path: str | Path, dataset: str, size: int = 28, out
         raise MedGanBenchError(f"protocol {PROTOCOL_VERSION} always compares against the {REFERENCE_SPLIT!r} split "
                                f"(got {reference_split!r}).")
     samples_path = Path(samples_path)
-    images, labels = load_samples(samples_path)
     out = Path(out) if out is not None else samples_path.parent / f"{samples_path.stem}-eval"
-    out.mkdir(parents=True, exist_ok=True)
+    # Everything that can be checked is checked before the metrics run: names, the output folder, the file, labels.
+    bad_names = identity_problems(model_name, submission)
+    if bad_names:
+        raise ConfigError(f"--model-name / --author would be refused by the leaderboard: {'; '.join(bad_names)}")
+    check_writable(out, "--out")
+    images, labels = load_samples(samples_path, min_count=MIN_EVAL_SAMPLES)
     b = get_budget(budget)
     train = _load(dataset, REFERENCE_SPLIT, size)
     if images.shape[-1] != train.images.shape[-1]:
         raise MedGanBenchError(f"{samples_path}: images have {images.shape[-1]} channel(s), {dataset} has "
                                f"{train.images.shape[-1]}.")
+    if labels is not None:
+        check_labels(labels, len(images), str(samples_path), num_classes=train.num_classes)
+    out.mkdir(parents=True, exist_ok=True)
     spec, groups, artifacts = _evaluate(images, labels, dataset=dataset, size=size, out=out, seed=seed, budget=b,
                                         augmentation=augmentation, inception=inception,
                                         inception_weights=inception_weights, progress=progress)
@@ -352,11 +365,12 @@ def run_benchmark(cfg: BenchConfig) -> Path:
 
     budget = get_budget(cfg.budget)
     out = Path(cfg.out)
-    out.mkdir(parents=True, exist_ok=True)
+    check_writable(out, "--out")  # before anything slow; the folder is made only once the inputs are known good
     MODELS.entry(cfg.model)  # unknown model -> ConfigError before anything slow
     if MODELS.info(cfg.model).get("task") == "translation":
         raise MedGanBenchError(f"{cfg.model} is a translation model; benchmark it with `medganbench translate`.")
     train = _load(cfg.dataset, REFERENCE_SPLIT, cfg.size)
+    out.mkdir(parents=True, exist_ok=True)
 
     run = _train(cfg, budget, out / "train")
     conditional = bool(run["conditional"])

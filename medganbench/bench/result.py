@@ -239,11 +239,62 @@ def _consistency_problems(r: dict) -> list[str]:
     return p
 
 
+def _interval_and_count_problems(r: dict) -> list[str]:
+    """Numbers that contradict each other: an estimate outside its own interval, counts that disagree.
+
+    Every ``X_ci_low`` / ``X_ci_high`` pair must satisfy ``low <= X <= high`` (an edited FID of 0.01
+    with its interval [24, 27] is caught here, without the samples file), and every group's
+    ``n_generated`` must be the number of samples the result says it evaluated.
+    """
+    p: list[str] = []
+    n_samples = _get(r, "samples", "count")
+    blocks = r.get("metrics") if isinstance(r.get("metrics"), dict) else {}
+    for kind, groups in blocks.items():
+        if not isinstance(groups, dict):
+            continue
+        for name, g in groups.items():
+            if not isinstance(g, dict) or g.get("status") != "ok":
+                continue
+            where = f"metrics.{kind}.{name}"
+            ng = g.get("n_generated")
+            if kind == "generation" and isinstance(ng, int) and isinstance(n_samples, int) and ng != n_samples:
+                p.append(f"{where}.n_generated={ng} differs from samples.count={n_samples}.")
+            values = g.get("values") if isinstance(g.get("values"), dict) else {}
+            for key, low in values.items():
+                if not key.endswith("_ci_low"):
+                    continue
+                base = key[: -len("_ci_low")]
+                est, high = values.get(base), values.get(base + "_ci_high")
+                nums = [v for v in (low, est, high) if isinstance(v, (int, float)) and not isinstance(v, bool)]
+                if len(nums) != 3 or not all(math.isfinite(v) for v in nums):
+                    continue
+                tol = 1e-9 * max(1.0, abs(est))
+                if not low - tol <= est <= high + tol:
+                    p.append(f"{where}.values.{base}={est} lies outside its own interval [{low}, {high}]; "
+                             "the estimate or the interval was edited.")
+    return p
+
+
+def identity_problems(model_name: str, submission: dict | None = None) -> list[str]:
+    """Schema problems of the strings a result shows on the leaderboard (``model.name``, ``submission.*``).
+
+    Checked before an evaluation starts, so a name the leaderboard would refuse fails at once, not
+    after the metrics have run.
+    """
+    import jsonschema
+
+    props = load_schema()["properties"]
+    fragment = {"type": "object", "properties": {"model": {"type": "object", "properties": {
+        "name": props["model"]["properties"]["name"]}}, "submission": props["submission"]}}
+    doc = {"model": {"name": model_name}, **({"submission": submission} if submission else {})}
+    return [f"{_path(e)}: {e.message}" for e in jsonschema.Draft202012Validator(fragment).iter_errors(doc)]
+
+
 def validate_result(result: dict) -> list[str]:
     """Every problem with a result: schema violations, then internal inconsistencies. [] means valid."""
     if not isinstance(result, dict):
         return [f"a result must be a JSON object, got {type(result).__name__}"]
-    return _schema_problems(result) + _consistency_problems(result)
+    return _schema_problems(result) + _consistency_problems(result) + _interval_and_count_problems(result)
 
 
 # --- files -------------------------------------------------------------------------------------

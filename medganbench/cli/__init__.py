@@ -6,7 +6,8 @@ args, returns an exit code). Options of training/benchmark commands are built fr
 dataclasses (:func:`medganbench.config.add_dataclass_arguments`), so flags and configs agree.
 
 Errors the kit raises on purpose (:class:`MedGanBenchError`) are printed as one sentence on
-stderr with exit code 2; Ctrl-C exits with 130 after the command has saved what it can.
+stderr with exit code 2, and so are operating-system errors (``OSError``: read-only or full disk,
+permissions), naming the path; Ctrl-C exits with 130 after the command has saved what it can.
 """
 
 from __future__ import annotations
@@ -50,6 +51,11 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("medganbench: interrupted", file=sys.stderr)
         return 130
+    except OSError as exc:  # read-only or full disk, permissions: one line naming the path, no traceback
+        from medganbench.outdir import describe_os_error
+
+        print(f"medganbench: error: {describe_os_error(exc)}", file=sys.stderr)
+        return 2
 
 
 if __name__ == "__main__":  # pragma: no cover

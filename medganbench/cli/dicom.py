@@ -40,6 +40,10 @@ def _prepare(args) -> int:
     n = card["n_samples"]
     print(f"wrote {args.out}: train {n['train']}, val {n['val']}, test {n['test']} images of "
           f"{cfg.size}x{cfg.size} from {len(card['series'])} series (card: {args.out[:-4]}.json)")
+    bad = card.get("bad_slices", 0)
+    if bad or card["skipped"]:
+        print(f"note: {bad} slice(s) could not be decoded and were left out; {len(card['skipped'])} file(s) "
+              f"skipped in all, each with its reason in the card's 'skipped' list", file=sys.stderr)
     if card["split"]["empty_splits"]:
         print(f"note: {', '.join(card['split']['empty_splits'])} split(s) empty: too few patients/series "
               f"to split without leakage", file=sys.stderr)

@@ -7,18 +7,23 @@ import sys
 
 
 def _validate(args: argparse.Namespace) -> int:
-    from medganbench.leaderboard import validate_submission
+    from medganbench.leaderboard import check_submission
 
     bad = 0
     for path in args.files:
-        problems = validate_submission(path, samples=args.samples, rtol=args.rtol, atol=args.atol)
-        if problems:
+        report = check_submission(path, samples=args.samples, rtol=args.rtol, atol=args.atol)
+        if report.problems:
             bad += 1
-            print(f"{path}: INVALID ({len(problems)} problem{'s' if len(problems) > 1 else ''})")
-            for p in problems:
+            n = len(report.problems)
+            print(f"{path}: INVALID ({n} problem{'s' if n > 1 else ''})")
+            for p in report.problems:
                 print(f"  - {p}")
+        elif args.samples:
+            print(f"{path}: valid; recomputed from the samples file and matched: {len(report.verified)} values")
+            for group, why in sorted(report.unverified.items()):
+                print(f"  - unverified (shown as submitted): {group}: {why}")
         else:
-            print(f"{path}: valid" + (" (metrics recomputed from the samples file)" if args.samples else ""))
+            print(f"{path}: valid (schema and consistency; pass --samples to recompute the metrics)")
     return 1 if bad else 0
 
 

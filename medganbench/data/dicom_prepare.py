@@ -23,9 +23,14 @@ Labels: ``label="zero"`` (default) gives class 0 to every slice (an unconditiona
 ``"modality"`` numbers the modalities found (sorted, e.g. CT=0, MR=1); ``"series"`` numbers the
 series. The card's ``classes`` lists the names.
 
-No personal data is written: the npz holds pixels and labels only; the card holds hashed series,
-study and patient ids, technical fields, counts and reasons for skipped files (their paths are
-replaced by hashes, since file names can carry names or UIDs).
+Bad files do not stop a prepare: a slice that fails to decode (a truncated or damaged file the scan
+could not catch, e.g. compressed data cut short) is left out, and the card lists it under ``skipped``
+and counts it per series (``bad_slices``), as the scan's skipped files are.
+
+No personal data is written: the npz holds pixels and labels only; the card holds pseudonymous
+series, study and patient ids (keyed HMAC, :mod:`medganbench.data.pseudonym`, whose secret is never
+written), technical fields, counts and reasons for skipped files (their paths are replaced by
+pseudonyms too, since file names can carry names or UIDs).
 """
 
 from __future__ import annotations
@@ -38,7 +43,7 @@ from typing import Literal
 
 import numpy as np
 
-from medganbench.data.dicom import ScanResult, Series, hash_id, load_series, scan
+from medganbench.data.dicom import ScanResult, Series, Skipped, load_series, scan
 from medganbench.data.windows import parse_window, window_volume
 from medganbench.errors import MedGanBenchError
 from medganbench.io import atomic_path, atomic_write_text
@@ -91,11 +96,23 @@ def body_box(volume_u8: np.ndarray, level: int) -> tuple[int, int, int, int]:
     return int(ys.min()), int(ys.max()) + 1, int(xs.min()), int(xs.max()) + 1
 
 
-def series_to_slices(series: Series, cfg: PrepareConfig, progress: bool = False) -> tuple[np.ndarray, dict]:
-    """One series -> (``uint8 (K, size, size)`` kept slices in slice order, info dict)."""
+def series_to_slices(series: Series, cfg: PrepareConfig, progress: bool = False,
+                     bad: list[Skipped] | None = None) -> tuple[np.ndarray, dict]:
+    """One series -> (``uint8 (K, size, size)`` kept slices in slice order, info dict).
+
+    Files whose pixels fail to decode are left out and appended to ``bad`` (info ``bad_slices``).
+    """
     from skimage.transform import resize
 
-    vol = load_series(series, progress=progress)
+    vol = load_series(series, progress=progress, on_error="skip")
+    n_bad = series.n_slices - len(vol.pixels)
+    if bad is not None:
+        bad.extend(vol.dropped)
+    info = {"series": series.uid, "patient": series.patient, "study": series.study, "modality": series.modality,
+            "matrix": [series.rows, series.columns], "slices": series.n_slices}
+    if len(vol.pixels) == 0:
+        return (np.zeros((0, cfg.size, cfg.size), np.uint8),
+                {**info, "kept": 0, "dropped_background": 0, "bad_slices": n_bad, "window": None})
     u8, win = window_volume(vol.pixels, cfg.window, series.modality, series.window, series.voi_lut)
     if cfg.crop == "body":
         t, b, left, r = body_box(u8, cfg.body_level)
@@ -106,9 +123,7 @@ def series_to_slices(series: Series, cfg: PrepareConfig, progress: bool = False)
         out[i] = np.round(np.clip(resize(sq, (cfg.size, cfg.size), anti_aliasing=True, order=1), 0, 1) * 255)
     fg = (out > cfg.foreground_level).mean(axis=(1, 2))
     keep = fg >= cfg.min_foreground
-    info = {"series": series.uid, "patient": series.patient, "study": series.study, "modality": series.modality,
-            "matrix": [series.rows, series.columns], "slices": series.n_slices, "kept": int(keep.sum()),
-            "dropped_background": int((~keep).sum()), **win}
+    info.update(kept=int(keep.sum()), dropped_background=int((~keep).sum()), bad_slices=n_bad, **win)
     return out[keep], info
 
 
@@ -138,13 +153,14 @@ def assign_splits(groups: dict[str, int], fractions: Sequence[float], seed: int)
 
 
 def prepare(paths: str | Path | Sequence[str | Path], out: str | Path, config: PrepareConfig | None = None,
-            progress: bool = True, scan_result: ScanResult | None = None) -> dict:
+            progress: bool = True, scan_result: ScanResult | None = None, secret: bytes | None = None) -> dict:
     """Build a MedMNIST-layout npz at ``out`` from the DICOM series under ``paths``; returns the card.
 
     ``out`` gets ``{train,val,test}_images`` ``uint8 (N, size, size)`` and ``{split}_labels``
     ``int64 (N, 1)``; ``<out>.json`` gets the card (read by
     :func:`medganbench.data.npzfile.load_npz_dataset`). Raises :class:`MedGanBenchError` when no
-    series qualifies or no slice survives the background filter.
+    series qualifies or no slice survives the background filter. ``secret``: key of the pseudonyms
+    (default: random, drawn for this data set and never written; see :mod:`medganbench.data.pseudonym`).
     """
     cfg = config or PrepareConfig()
     parse_window(cfg.window)
@@ -153,23 +169,26 @@ def prepare(paths: str | Path | Sequence[str | Path], out: str | Path, config: P
     out = Path(out)
     if out.suffix != ".npz":
         raise MedGanBenchError(f"--out {out}: the output must be a .npz file.")
-    result = scan_result or scan(paths, color=cfg.color, progress=progress)
+    result = scan_result or scan(paths, color=cfg.color, progress=progress, secret=secret)
     chosen = [s for s in result.series
               if (not cfg.modality or s.modality.upper() == cfg.modality.upper()) and s.n_slices >= cfg.min_slices]
     if not chosen:
         found = ", ".join(sorted({f"{s.modality}×{s.n_slices}" for s in result.series})) or "none"
         raise MedGanBenchError(f"No series matches modality={cfg.modality or 'any'} and min_slices={cfg.min_slices} "
                                f"(series found: {found}).")
-    per_series, infos = [], []
+    per_series, infos, bad = [], [], []
     iterator = chosen
     if progress:
         from tqdm.auto import tqdm
 
         iterator = tqdm(chosen, desc="prepare", unit="series")
     for s in iterator:
-        imgs, info = series_to_slices(s, cfg)
+        imgs, info = series_to_slices(s, cfg, bad=bad)
         per_series.append(imgs)
         infos.append(info)
+    if sum(len(x) for x in per_series) == 0 and sum(i["kept"] + i["dropped_background"] for i in infos) == 0:
+        raise MedGanBenchError(f"No slice of the {len(chosen)} chosen series could be decoded; first problem: "
+                               f"{bad[0].reason if bad else 'none recorded'}.")
     if sum(len(x) for x in per_series) == 0:
         raise MedGanBenchError(f"Every slice was dropped as background (min_foreground={cfg.min_foreground}, "
                                f"foreground_level={cfg.foreground_level}); lower them or check the window.")
@@ -209,7 +228,9 @@ def prepare(paths: str | Path | Sequence[str | Path], out: str | Path, config: P
                   "groups": {sp: sorted(g for g, s in split_of.items() if s == sp) for sp in SPLITS},
                   "empty_splits": [sp for sp in SPLITS if counts[sp] == 0]},
         "series": infos,
-        "skipped": [{"file": hash_id(s.path), "reason": s.reason.replace(s.path, "<file>")} for s in result.skipped],
+        "skipped": [{"file": result.pseudonym(s.path), "reason": s.reason.replace(s.path, "<file>")}
+                    for s in [*result.skipped, *bad]],
+        "bad_slices": sum(i["bad_slices"] for i in infos),
         "non_image": result.non_image,
         "series_not_used": len(result.series) - len(chosen),
     }

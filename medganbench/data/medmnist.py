@@ -17,10 +17,9 @@ from __future__ import annotations
 
 import hashlib
 import os
+import tempfile
 import urllib.error
 import urllib.request
-import zipfile
-import zlib
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -106,9 +105,14 @@ def download(flag: str, size: int = 28, root=None, *, url: str | None = None, md
         f"Download it on a machine with internet access from {url} (or let `medmnist` download it), "
         f"then place it at {target}, or set MEDGANBENCH_DATA to the folder that holds {target.name}."
     )
-    tmp = target.with_name(f".{target.name}.part")
+    tmp = None
     try:
         target.parent.mkdir(parents=True, exist_ok=True)
+        # A name unique to this download: two processes (or threads) fetching the same file never write
+        # into one .part, and each moves only its own complete, verified file into place.
+        fd, tmp_name = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".part", dir=target.parent)
+        os.close(fd)
+        tmp = Path(tmp_name)
         with urllib.request.urlopen(url, timeout=timeout) as response:
             total = int(response.headers.get("Content-Length") or 0) or None
             digest = hashlib.md5()
@@ -127,6 +131,9 @@ def download(flag: str, size: int = 28, root=None, *, url: str | None = None, md
                 f"Downloaded {url} but its MD5 is {digest.hexdigest()}, expected {md5}; the file was "
                 f"discarded. Try again, or {how}"
             )
+        umask = os.umask(0)  # mkstemp makes 0600 files; give the data set ordinary permissions
+        os.umask(umask)
+        os.chmod(tmp, 0o666 & ~umask)
         os.replace(tmp, target)
     except DatasetUnavailable:
         # Already worded for the user (MD5 mismatch); it is an OSError too, so keep it from the clause below.
@@ -136,7 +143,7 @@ def download(flag: str, size: int = 28, root=None, *, url: str | None = None, md
             f"{target.name} is not at {target} and could not be downloaded ({_reason(exc)}). {how}"
         ) from exc
     finally:
-        if tmp.exists():
+        if tmp is not None and tmp.exists():
             tmp.unlink()
     return target
 
@@ -205,25 +212,27 @@ def read_npz_split(path: str | os.PathLike, split: str) -> tuple[np.ndarray, np.
 
     Grey images ``(N, H, W)`` gain a channel axis -> ``(N, H, W, 1)``.
     """
+    from medganbench.labels import check_labels
+    from medganbench.npzread import read_npz
+
     path = Path(path)
     if not path.is_file():
         raise DatasetUnavailable(f"No npz file at {path}.")
     try:
-        with np.load(path) as npz:
-            images = npz[f"{split}_images"]
-            labels = npz[f"{split}_labels"]
+        arrays = read_npz(path, [f"{split}_images", f"{split}_labels"])
     except KeyError as exc:
-        raise MedGanBenchError(
-            f"{path} has no {exc.args[0]!r} array; a MedMNIST-layout npz holds "
-            f"train/val/test _images and _labels."
-        ) from None
-    except (OSError, ValueError, EOFError, zipfile.BadZipFile, zlib.error) as exc:
-        raise MedGanBenchError(f"{path} is not a readable npz file ({exc}). Delete it and download again.") from None
-    if len(images) != len(labels):
-        raise MedGanBenchError(f"{path}: {len(images)} {split} images but {len(labels)} labels.")
+        raise MedGanBenchError(f"{exc}; a MedMNIST-layout npz holds train/val/test _images and _labels.") from None
+    except MedGanBenchError as exc:
+        raise MedGanBenchError(f"{exc} Delete it and download again, or re-create it.") from None
+    images, labels = arrays[f"{split}_images"], arrays[f"{split}_labels"]
     if images.dtype != np.uint8:
         raise MedGanBenchError(f"{path}: {split}_images has dtype {images.dtype}, expected uint8.")
+    if images.ndim not in (3, 4) or (images.ndim == 4 and images.shape[-1] not in (1, 3)):
+        raise MedGanBenchError(f"{path}: {split}_images has shape {images.shape}; expected (N,H,W) or (N,H,W,C), C=1 or 3.")
+    if len(images) != len(labels):
+        raise MedGanBenchError(f"{path}: {len(images)} {split} images but {len(labels)} labels.")
     if images.ndim == 3:
         images = images[..., None]
-    labels = np.asarray(labels).reshape(len(labels), -1).astype(np.int64)
+    # MedMNIST multi-label sets (ChestMNIST) have several 0/1 columns: any column count is allowed here.
+    labels = check_labels(labels, len(images), f"{path} ({split}_labels)", columns=None)
     return images, labels

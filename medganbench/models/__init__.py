@@ -1,6 +1,6 @@
 """GAN models by name: ``build("dcgan", (28, 28, 1))`` -> a :class:`~medganbench.models.base.GANModel`.
 
-Names come from ``medganbench.registry.MODELS`` (mlp, dcgan, cdcgan, wgan-gp, pix2pix, cyclegan).
+Names come from ``medganbench.registry.MODELS`` (mlp, dcgan, cdcgan, wgan-gp, vae, autoencoder, pix2pix, cyclegan).
 Importing this package does not import TensorFlow; building a model does.
 """
 

@@ -41,6 +41,12 @@ class GANConfig:
     beta_2: float = dataclasses.field(default=0.999, metadata={"help": "Adam beta_2"})
     seed: int = dataclasses.field(default=0, metadata={"help": "seed of weights and in-step noise"})
 
+    def __post_init__(self):
+        # Every model config is range-checked when built: a bad --set value fails before any work.
+        from medganbench.models.checks import check_config_values
+
+        check_config_values(self)
+
 
 class GANModel:
     """Base class: see the module docstring for the contract."""

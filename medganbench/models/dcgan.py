@@ -68,30 +68,34 @@ def build_dcgan_generator(image_shape, latent_dim, base_filters, max_filters=512
 
 
 def build_dcgan_discriminator(image_shape, base_filters, max_filters=512, normalization="batch",
-                              num_classes=0, name="discriminator"):
+                              num_classes=0, name="discriminator", spectral_norm=False):
     """``images (B,H,W,C) [, labels (B,)] -> logits float32 (B, 1)``.
 
     normalization: ``"batch"`` (DCGAN), ``"layer"`` or ``"none"`` (WGAN-GP critics must not use batch norm:
     the penalty is per sample). With ``num_classes`` it is a projection discriminator
-    (Miyato & Koyama, ICLR 2018): ``logit = w·φ(x) + embed(y)·φ(x)``.
+    (Miyato & Koyama, ICLR 2018): ``logit = w·φ(x) + embed(y)·φ(x)``. ``spectral_norm`` wraps every
+    convolution and the output layer in ``keras.layers.SpectralNormalization`` (Miyato et al., ICLR 2018):
+    each layer's largest singular value is held at 1, which bounds D's Lipschitz constant.
     """
     import keras
     from keras import layers
+
+    sn = (lambda layer: layers.SpectralNormalization(layer)) if spectral_norm else (lambda layer: layer)
 
     h, _, c = image_shape
     _, k = upsampling_plan(h)
     img = keras.Input(image_shape, name="images")
     x = img
     for i in range(k):
-        x = layers.Conv2D(min(max_filters, base_filters * 2 ** i), 4, strides=2, padding="same",
-                          use_bias=(normalization == "none" or i == 0))(x)
+        x = sn(layers.Conv2D(min(max_filters, base_filters * 2 ** i), 4, strides=2, padding="same",
+                             use_bias=(normalization == "none" or i == 0)))(x)
         if i > 0 and normalization == "batch":
             x = layers.BatchNormalization()(x)
         elif i > 0 and normalization == "layer":
             x = layers.LayerNormalization(axis=[1, 2, 3])(x)
         x = layers.LeakyReLU(0.2)(x)
     features = layers.Flatten()(x)
-    logits = layers.Dense(1, dtype="float32", name="logits")(features)
+    logits = sn(layers.Dense(1, dtype="float32", name="logits"))(features)
     if not num_classes:
         return keras.Model(img, logits, name=name)
     y = keras.Input((), dtype="int32", name="labels")
@@ -114,5 +118,6 @@ class DCGAN(NoiseGAN):
             "generator": build_dcgan_generator(self.image_shape, cfg.latent_dim, cfg.base_filters,
                                                cfg.max_filters, ncls),
             "discriminator": build_dcgan_discriminator(self.image_shape, cfg.base_filters, cfg.max_filters,
-                                                       self.discriminator_normalization, ncls),
+                                                       self.discriminator_normalization, ncls,
+                                                       spectral_norm=cfg.spectral_norm),
         }

@@ -38,17 +38,18 @@ def build_mlp_generator(image_shape, latent_dim, units):
     return keras.Model(z, layers.Reshape(image_shape, name="image")(x), name="generator")
 
 
-def build_mlp_discriminator(image_shape, units):
-    """``images (B,H,W,C) -> logits (B, 1)``."""
+def build_mlp_discriminator(image_shape, units, spectral_norm=False):
+    """``images (B,H,W,C) -> logits (B, 1)``; ``spectral_norm`` wraps every Dense layer (Miyato et al., 2018)."""
     import keras
     from keras import layers
 
+    sn = (lambda layer: layers.SpectralNormalization(layer)) if spectral_norm else (lambda layer: layer)
     img = keras.Input(image_shape, name="images")
     x = layers.Flatten()(img)
     for u in units:
-        x = layers.Dense(u)(x)
+        x = sn(layers.Dense(u))(x)
         x = layers.LeakyReLU(0.2)(x)
-    return keras.Model(img, layers.Dense(1, dtype="float32", name="logits")(x), name="discriminator")
+    return keras.Model(img, sn(layers.Dense(1, dtype="float32", name="logits"))(x), name="discriminator")
 
 
 class MLPGAN(NoiseGAN):
@@ -57,4 +58,5 @@ class MLPGAN(NoiseGAN):
     def build_networks(self) -> dict:
         cfg = self.config
         return {"generator": build_mlp_generator(self.image_shape, cfg.latent_dim, cfg.generator_units),
-                "discriminator": build_mlp_discriminator(self.image_shape, cfg.discriminator_units)}
+                "discriminator": build_mlp_discriminator(self.image_shape, cfg.discriminator_units,
+                                                                 cfg.spectral_norm)}

@@ -27,6 +27,10 @@ class NoiseGANConfig(GANConfig):
     r1_weight: float = dataclasses.field(default=0.0, metadata={"help": "R1 gamma (0 = off)"})
     label_smoothing: float = dataclasses.field(default=0.0,
                                                metadata={"help": "one-sided label smoothing of real labels"})
+    diffaugment: str = dataclasses.field(
+        default="", metadata={"help": "DiffAugment policy for D's inputs, e.g. color,translation,cutout ('' = off)"})
+    spectral_norm: bool = dataclasses.field(
+        default=False, metadata={"help": "spectral normalisation of every discriminator layer (Miyato et al., 2018)"})
 
 
 class NoiseGAN(GANModel):
@@ -37,11 +41,13 @@ class NoiseGAN(GANModel):
     config_class = NoiseGANConfig
 
     def __init__(self, image_shape, num_classes: int = 0, config=None):
+        from medganbench.diffaugment import parse_policy
         from medganbench.errors import ConfigError
         from medganbench.losses import get_loss_family
 
         cfg = config if config is not None else self.config_class()
         self._generator_loss, self._discriminator_loss = get_loss_family(cfg.loss)
+        self._augment_policy = parse_policy(cfg.diffaugment)  # fails early on a typo
         if cfg.n_critic < 1:
             raise ConfigError(f"n_critic must be >= 1, got {cfg.n_critic}")
         if self.conditional and int(num_classes) < 2:
@@ -54,6 +60,11 @@ class NoiseGAN(GANModel):
         return [noise, labels] if self.conditional else noise
 
     def _disc(self, images, labels, training=True):
+        """D's logits; with DiffAugment the images are augmented first (real and fake alike, differentiably)."""
+        if self._augment_policy:
+            from medganbench.diffaugment import diff_augment
+
+            images = diff_augment(images, self._augment_policy, self.rng)
         d = self.networks["discriminator"]
         return d([images, labels], training=training) if self.conditional else d(images, training=training)
 

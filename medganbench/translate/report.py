@@ -92,8 +92,10 @@ def render_translation_markdown(results: list[tuple[str, dict]], link_folder: st
     def f(v, d=2):
         return "–" if v is None else (f"{v:.{d}f}" if isinstance(v, float) else str(v))
 
+    from medganbench.mdtext import md_link, md_text
+
     def link(name):
-        return f"[{name}]({link_folder}/{name})" if link_folder else name
+        return md_link(name, name, f"{link_folder}/") if link_folder else md_text(name)
 
     rows = [leaderboard_row(r, name) for name, r in results if r.get("task") == "translation"]
     out = ["## Image-to-image translation", ""]
@@ -101,7 +103,7 @@ def render_translation_markdown(results: list[tuple[str, dict]], link_folder: st
         return "\n".join(out + ["_No translation results yet._", ""])
     for task in sorted({str(r["task"]) for r in rows}):
         group = [r for r in rows if str(r["task"]) == task]
-        out += [f"### {task} ({group[0]['dataset']}, {group[0]['size']} px)", ""]
+        out += [f"### {md_text(task)} ({md_text(group[0]['dataset'])}, {md_text(group[0]['size'])} px)", ""]
         if group[0]["psnr"] is not None:
             out += ["| model | steps | seeds | PSNR dB | SSIM | MAE | best baseline | its PSNR | gain dB | verdict | result |",
                     "|---|---:|---:|---:|---:|---:|---|---:|---:|---|---|"]
@@ -109,15 +111,18 @@ def render_translation_markdown(results: list[tuple[str, dict]], link_folder: st
                 gain = f(r["psnr_gain_mean"])
                 if r["psnr_gain_std"] is not None:
                     gain += f" ± {f(r['psnr_gain_std'])}"
-                out.append(f"| {r['model']} | {f(r['steps'])} | {f(r['seeds'])} | {f(r['psnr'])} | {f(r['ssim'], 3)} "
-                           f"| {f(r['mae'], 4)} | {r['best_baseline']} | {f(r['baseline_psnr'])} | {gain} "
-                           f"| {r['verdict']} | {link(r['file'])} |")
+                out.append(f"| {md_text(r['model'])} | {md_text(f(r['steps']))} | {md_text(f(r['seeds']))} "
+                           f"| {md_text(f(r['psnr']))} | {md_text(f(r['ssim'], 3))} "
+                           f"| {md_text(f(r['mae'], 4))} | {md_text(r['best_baseline'])} | {md_text(f(r['baseline_psnr']))} "
+                           f"| {md_text(gain)} | {md_text(r['verdict'])} | {link(r['file'])} |")
         else:
             out += ["| model | steps | seeds | cycle MAE | classified normal (translated) | (input) | FID to normal | result |",
                     "|---|---:|---:|---:|---:|---:|---:|---|"]
             for r in group:
-                out.append(f"| {r['model']} | {f(r['steps'])} | {f(r['seeds'])} | {f(r['cycle_mae'], 4)} "
-                           f"| {f(r['translated_classified_normal_fraction'], 3)} "
-                           f"| {f(r['input_classified_normal_fraction'], 3)} | {f(r['fid_to_target'])} | {link(r['file'])} |")
+                out.append(f"| {md_text(r['model'])} | {md_text(f(r['steps']))} | {md_text(f(r['seeds']))} "
+                           f"| {md_text(f(r['cycle_mae'], 4))} "
+                           f"| {md_text(f(r['translated_classified_normal_fraction'], 3))} "
+                           f"| {md_text(f(r['input_classified_normal_fraction'], 3))} | {md_text(f(r['fid_to_target']))} "
+                           f"| {link(r['file'])} |")
         out.append("")
     return "\n".join(out)
