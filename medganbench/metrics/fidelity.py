@@ -72,7 +72,8 @@ INTERVAL_METHOD = ("95 % intervals, each recentred on its point estimate and cli
                    "reference subsets); kid_floor_low/high = percentiles of (held-out subset of n*N/(n+N) "
                    "images - held-out half-sample), both centred, around the floor mean: where a fresh real "
                    "set of n images lands relative to the estimated floor; fid_ci, fid_floor_low/high, fid_excess_ci = bias-shifted bootstrap percentiles "
-                   "(fid_excess paired through a shared reference resample).")
+                   "(fid_excess paired through a shared reference resample). An excess interval always holds "
+                   "its estimate (KID's unbiased estimate can be slightly negative).")
 
 
 def fid_min_samples(feature_dim: int, fid_min_samples_per_dim: float = 10.0) -> int:

@@ -226,8 +226,10 @@ def _kid_block(torch, real, fake, heldout, args, rng) -> dict:
     out["kid_ci_low"], out["kid_ci_high"] = _centred_interval(out["kid_mean"], gen_half, 0.0)
     out["kid_excess"] = out["kid_mean"] - floor_mean
     diffs = np.asarray(gen_half) - np.asarray(held_half)
-    out["kid_excess_ci_low"], out["kid_excess_ci_high"] = _centred_interval(out["kid_excess"], diffs,
-                                                                            -max(floor_mean, 0.0))
+    lo, hi = _centred_interval(out["kid_excess"], diffs, -max(floor_mean, 0.0))
+    # The excess is bounded below by -floor (KID >= 0), but KID's unbiased estimate can itself be slightly
+    # negative: the interval then still holds its own estimate.
+    out["kid_excess_ci_low"], out["kid_excess_ci_high"] = min(lo, out["kid_excess"]), max(hi, out["kid_excess"])
     out["kid_half_n"] = h
     return out
 
