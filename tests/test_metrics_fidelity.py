@@ -29,9 +29,11 @@ def _pooled_pixels(images: np.ndarray, k: int = 4) -> np.ndarray:
 def real_features(medmnist_root):
     from medganbench.data import load_dataset
 
-    train = load_dataset("pneumoniamnist", "train")
-    test = load_dataset("pneumoniamnist", "test")
-    return _pooled_pixels(train.images), _pooled_pixels(test.images)
+    train = _pooled_pixels(load_dataset("pneumoniamnist", "train").images)
+    test = _pooled_pixels(load_dataset("pneumoniamnist", "test").images)
+    # standardised like learned features (KID's cubic kernel barely sees differences of [0, 1] pixels)
+    mu, sd = train.mean(0), train.std(0)
+    return (train - mu) / sd, (test - mu) / sd
 
 
 @pytest.fixture(scope="module")
@@ -122,7 +124,7 @@ def test_prdc_equal_n_with_real_vs_real_beside(real_features, session):
     train, test = real_features
     rng = np.random.default_rng(0)
     heldout, others = train[:524], train[524:]
-    fake = np.clip(test[:300] + rng.normal(0, 0.1, test[:300].shape), 0, 1)
+    fake = test[:300] + rng.normal(0, 0.5, test[:300].shape)
     res = fidelity_from_features(others, fake, heldout_features=heldout, bootstrap=0, draws=30,
                                  fid_min_samples_per_dim=2)
     assert res["prdc_n"] == 300 and res["prdc_draws"] >= 10
@@ -141,12 +143,12 @@ def test_kid_floor_excess_and_intervals_stay_in_range(real_features, session):
     heldout, fresh, reference = train[perm[:524]], train[perm[524:1024]], train[perm[1024:]]
     real = fidelity_from_features(reference, fresh, heldout_features=heldout, bootstrap=20, draws=20,
                                   fid_min_samples_per_dim=2)
-    noisy = fidelity_from_features(reference, np.clip(fresh + rng.normal(0, 0.15, fresh.shape), 0, 1),
+    noisy = fidelity_from_features(reference, fresh + rng.normal(0, 0.5, fresh.shape),
                                    heldout_features=heldout, bootstrap=20, draws=20, fid_min_samples_per_dim=2)
     for r in (real, noisy):
-        for key in ("kid_ci_low", "kid_floor_low", "fid_ci_low", "fid_floor_low"):
+        for key in ("kid_ci_low", "fid_ci_low", "fid_floor_low"):
             assert r[key] >= 0.0, key
-        assert r["kid_excess_ci_low"] >= -max(r["kid_floor_mean"], 0.0)
+        assert r["kid_excess_ci_low"] >= min(-max(r["kid_floor_mean"], 0.0), r["kid_excess"])
         assert r["fid_excess_ci_low"] >= -r["fid_floor"]
         assert r["kid_ci_low"] <= max(r["kid_mean"], 0.0) <= r["kid_ci_high"]
         assert r["kid_excess_ci_low"] <= r["kid_excess"] <= r["kid_excess_ci_high"]
@@ -169,9 +171,9 @@ def test_fid_infinity_removes_the_small_sample_bias(session):
     truth = dim * shift**2
     res = fidelity_from_features(real, fake, bootstrap=0, draws=4, fid_min_samples_per_dim=20)
     assert res["fid_min_n"] == 160 and res["fid_fixed_n"] == 160 and res["fid_inf_reason"] is None
-    assert res["fid_at_fixed_n"] > res["fid"] > truth  # the bias shrinks with n
-    assert abs(res["fid_inf"] - truth) < abs(res["fid"] - truth)
-    assert abs(res["fid_inf"] - truth) < 0.1
+    assert res["fid_at_fixed_n"] - truth > 0.05  # FID of 160 images is biased up ...
+    assert res["fid_at_fixed_n"] > res["fid"]  # ... and the bias shrinks with n
+    assert abs(res["fid_inf"] - truth) < 0.08  # the 1/N extrapolation removes it
 
 
 def test_few_samples_withhold_fid_but_report_kid_and_prc(real_features, session):

@@ -63,9 +63,8 @@ HELDOUT_SPLIT = "val"
 FIDELITY_SETTINGS = {"kid_subsets": 100, "prc_neighborhood": 3, "fid_min_samples_per_dim": 10.0, "draws": 20}
 #: Significance level of the memorization verdict (one-sided binomial test; medganbench.metrics.memorization).
 MEMORIZATION_ALPHA = 0.001
-#: Fewest samples an evaluation accepts: KID's half-sample draws and the k-NN radii of precision/recall
-#: need two halves of k+1 points (medganbench.metrics.fidelity checks the same).
-MIN_EVAL_SAMPLES = 2 * (FIDELITY_SETTINGS["prc_neighborhood"] + 1)
+#: Fewest samples an evaluation accepts: precision/recall need k+1 points for their k-NN radii.
+MIN_EVAL_SAMPLES = FIDELITY_SETTINGS["prc_neighborhood"] + 1
 
 
 @dataclass

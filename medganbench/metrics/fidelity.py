@@ -21,8 +21,9 @@ training split); ``heldout_features`` real images from the SAME distribution the
 Honesty rules (why the dict looks the way it does):
 
 * KID is unbiased: its expected value does not depend on n, so it is defined (with a wider interval)
-  for small sets. ``kid_floor_mean`` is held-out real KID; ``kid_floor_low/high`` the 95 % range a fresh
-  real set of the same n falls in; ``kid_excess = kid_mean - kid_floor_mean`` with a paired interval.
+  for small sets. ``kid_floor_mean`` is held-out real KID; ``kid_floor_low/high`` the 95 % range in which
+  the KID estimate of a fresh real set of the same n falls (a prediction range of an unbiased estimate,
+  so it may start below 0); ``kid_excess = kid_mean - kid_floor_mean`` with a paired interval.
 * FID is biased upwards with few samples and needs a well-estimated covariance: below
   ``fid_min_n = fid_min_samples_per_dim × D`` images (10 × D by default) every FID key is ``None`` and
   ``fid_reason``/``fid_floor_reason``/``fid_inf_reason`` say why.
@@ -69,9 +70,10 @@ DRAW_KID_SUBSETS = 5
 INTERVAL_METHOD = ("95 % intervals, each recentred on its point estimate and clipped to the metric's range "
                    "(FID, KID >= 0; excess >= -floor): kid_ci/kid_excess_ci = percentiles over paired "
                    "half-sample draws (no replacement; generated and held-out halves scored against the same "
-                   "reference subsets); kid_floor_low/high = percentiles of (held-out subset of n*N/(n+N) "
-                   "images - held-out half-sample), both centred, around the floor mean: where a fresh real "
-                   "set of n images lands relative to the estimated floor; fid_ci, fid_floor_low/high, fid_excess_ci = bias-shifted bootstrap percentiles "
+                   "reference subsets); kid_floor_low/high = 95 % prediction range of the KID "
+                   "ESTIMATE of a fresh real set of n images around the estimated floor: percentiles of "
+                   "(held-out subset of n*N/(n+N) images - held-out half-sample), both centred; not clipped, "
+                   "because KID's unbiased estimate of real data is itself below 0 about half the time; fid_ci, fid_floor_low/high, fid_excess_ci = bias-shifted bootstrap percentiles "
                    "(fid_excess paired through a shared reference resample). An excess interval always holds "
                    "its estimate (KID's unbiased estimate can be slightly negative).")
 
@@ -116,7 +118,7 @@ def fidelity_from_features(real_features, fake_features, *, heldout_features=Non
     n_real, n_fake = len(real), len(fake)
     n_held = None if heldout is None else len(heldout)
     smallest = min(n_real, n_fake, n_held or n_fake)
-    need = max(4, 2 * (prc_neighborhood + 1))
+    need = max(4, prc_neighborhood + 1)
     if smallest < need:
         raise ConfigError(f"Need at least {need} images per set for KID's half-sample draws and precision/recall "
                           f"(got {n_real} real, {n_fake} generated"
