@@ -249,3 +249,12 @@ def test_two_simultaneous_downloads_of_one_file_both_succeed(tmp_path):
     assert errors == []
     assert (tmp_path / "pneumoniamnist.npz").read_bytes() == payload
     assert [p.name for p in tmp_path.iterdir()] == ["pneumoniamnist.npz"]  # no .part left behind
+
+
+def test_exporting_zero_samples_names_the_file(tmp_path):
+    from medganbench.data.dicom_export import export_samples
+
+    path = _samples(tmp_path / "none.npz", n=0)
+    with pytest.raises(MedGanBenchError, match=r"none\.npz holds .*at least 1"):
+        export_samples(path, tmp_path / "dcm")
+    assert not (tmp_path / "dcm").exists()

@@ -179,7 +179,10 @@ def _inception_group(images, dataset, size, seed, budget: Budget, mode, weights,
     fake, logits = extractor.features_and_logits(images, progress=progress)
     values = fidelity_from_features(real, fake, heldout_features=heldout, fake_logits=logits, seed=seed,
                                     bootstrap=budget.fid_bootstrap)
-    return extractor.spec, metric_group(values, extractor_id=extractor.id, n_generated=len(images),
+    from medganbench.metrics.spectrum import effective_dim
+
+    spec = {**extractor.spec, "effective_dim": effective_dim(real), "effective_dim_split": REFERENCE_SPLIT}
+    return spec, metric_group(values, extractor_id=extractor.id, n_generated=len(images),
                                         n_reference=len(real))
 
 

@@ -113,9 +113,11 @@ def export_samples(images: np.ndarray | str | Path, out_dir: str | Path, run_id:
     """
     from pydicom.uid import generate_uid
 
+    source = "the given array"
     if isinstance(images, (str, Path)):
         from medganbench.samples import load_samples
 
+        source = str(images)
         images, _ = load_samples(images)
     images = np.asarray(images)
     if images.ndim == 2:
@@ -123,7 +125,7 @@ def export_samples(images: np.ndarray | str | Path, out_dir: str | Path, run_id:
     if limit is not None:
         images = images[:limit]
     if len(images) == 0:
-        raise MedGanBenchError("No samples to export.")
+        raise MedGanBenchError(f"{source} holds no samples to export; at least 1 image is needed.")
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     start = len(list(out_dir.glob("synthetic_*.dcm")))

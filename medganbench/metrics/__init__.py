@@ -5,8 +5,12 @@ Modules (import the one you need; each documents its API in its docstring):
 - :mod:`medganbench.metrics.fidelity` - ``fidelity_from_features(real, fake, ...)``: FID with bootstrap
   CI and real-vs-real floor, KID, precision/recall/F-score, IS; computed by torch-fidelity in a worker.
 - :mod:`medganbench.metrics.domain` - ``get_domain_extractor(dataset, size)``: the kit's own medical
-  feature extractor (a classifier trained on the official training split; cached) and
-  ``reference_features(...)`` (cached real-split features).
+  feature extractor (a VICReg encoder trained on the official training split; PneumoniaMNIST-28's
+  weights ship with the package, others are trained on first use and cached) and
+  ``reference_features(...)`` (cached real-split features). Training: :mod:`~medganbench.metrics.encoder`,
+  :mod:`~medganbench.metrics.train_extractor` (deterministic, in a child process); identity:
+  :mod:`~medganbench.metrics.weightfile` (hash of the weight arrays); :mod:`~medganbench.metrics.spectrum`
+  (``effective_dim``).
 - :mod:`medganbench.metrics.inception` - ``get_inception_extractor(weights)``: Inception-v3 with
   torch-fidelity's weights, or a fast ``WeightsUnavailable``.
 - :mod:`medganbench.metrics.memorization` - ``memorization_report(...)``, ``closest_pairs_figure(...)``.

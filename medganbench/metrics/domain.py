@@ -1,28 +1,38 @@
-"""The domain feature extractor: the kit's classifier, trained on a data set's official training split.
+"""The domain feature extractor: the kit's own offline feature space for FID/KID/PRDC and memorization.
 
 Inception-v3 was trained on photographs of objects and needs downloaded weights; a chest X-ray is far
-from ImageNet. The domain extractor needs no download: the fixed classifier recipe
-(:mod:`medganbench.classifier`) is trained on the official *training* split with a fixed seed, model
-selection on the official *validation* split, and its penultimate layer (``4 × width`` = 128 values)
-is the feature space for FID/KID/precision-recall and memorization. Taught in
-``notebooks/05_evaluating_gans.ipynb``.
+from ImageNet. The domain extractor needs no download. By default it is a small residual CNN trained
+self-supervised (VICReg, :mod:`medganbench.metrics.encoder`) on the official *training* split: it learns
+to describe images, not only their labels. Its 32-d embedding is the feature space (the comparison
+against the kit's first choice, a classifier's penultimate layer with effective dimension 1.18, is in
+docs/metrics.md). The classifier recipe is still available (``recipe=ClassifierRecipe(...)``): the
+translation benchmark uses it as a normal/pneumonia judge. Taught in ``notebooks/05_evaluating_gans.ipynb``.
 
 Identity: ``id = "domain-<dataset>-<size>-<hash>"`` where the hash covers the data set (name, or the
-sha256 of a custom ``.npz``), size, recipe, seed and :data:`EXTRACTOR_VERSION`. Results with different
-ids are never compared. Training is not bit-reproducible across machines, so the spec also records
-the sha256 of the trained weights file (``weights_sha256``).
+sha256 of a custom ``.npz``), size, recipe, seed and :data:`EXTRACTOR_VERSION`. ``weights_sha256`` hashes
+the weight ARRAYS (:mod:`medganbench.metrics.weightfile`), not a file that stores a save date. Training
+runs in a child process with TensorFlow's op determinism on (:mod:`medganbench.metrics.train_extractor`),
+so a retrain on the same kind of machine gives the same hash.
+
+Shipped weights: the PneumoniaMNIST-28 reference extractor lives inside the package
+(``medganbench/metrics/shipped/<id>/``), so every submitter is scored in the same space without
+training; its arrays are checked against the recorded hash when loaded. Other data sets, sizes, recipes
+or seeds are trained on first use and cached.
 
 Cache: ``$MEDGANBENCH_CACHE`` (default ``~/.cache/medganbench``)::
 
-    extractors/<id>/model.keras, meta.json        the trained classifier and how it was made
-    reference/<id>/<dataset>_<size>_<split>.npz   features, mu, sigma of a real split (+ data sha256)
+    extractors/<id>/weights.npz, meta.json              trained weights (arrays) and how they were made
+    reference/<id>-<sha12>/<dataset>_<size>_<split>.npz features, mu, sigma of a real split (+ data sha256)
 
 Public API::
 
-    DOMAIN_RECIPE                                      the fixed ClassifierRecipe
+    DOMAIN_RECIPE                                      the default EncoderRecipe (VICReg)
+    CLASSIFIER_RECIPE                                  the classifier recipe (translation judge)
     get_domain_extractor(dataset, size=28, *, recipe=None, seed=0, root=None, cache_dir=None,
                          retrain=False, progress=True) -> DomainExtractor
-    DomainExtractor.id, .dim, .spec, .weights_sha256, .meta, .features(images uint8 NHWC) -> float64 (N, D)
+    DomainExtractor.id, .dim, .spec, .weights_sha256, .effective_dim, .meta, .source ("shipped" | "cache"),
+                   .classifier (TrainedClassifier or None), .features(images uint8 NHWC) -> float64 (N, D)
+    shipped_extractors() -> {id: folder}
     reference_features(dataset, size, split, extractor, *, root=None, cache_dir=None) -> float64 (N, D)
     reference_statistics(dataset, size, split, extractor, ...) -> {"mu": (D,), "sigma": (D, D), "n": N}
     cache_root(cache_dir=None) -> Path
@@ -33,7 +43,6 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-import time
 from dataclasses import replace
 from pathlib import Path
 
@@ -41,13 +50,21 @@ import numpy as np
 
 from medganbench.classifier import ClassifierRecipe
 from medganbench.errors import ConfigError
-from medganbench.io import atomic_path, atomic_write_text, sha256_file
+from medganbench.io import atomic_path, sha256_file
+from medganbench.metrics.encoder import EncoderRecipe
 
 #: Bump when the extractor's code changes in a way that changes its features.
-EXTRACTOR_VERSION = 1
+#: 2: VICReg encoder by default; weights stored and hashed as arrays; deterministic training.
+EXTRACTOR_VERSION = 2
 
-#: The fixed recipe of the domain extractor (about 1-2 minutes on 2 CPU cores at 28 px).
-DOMAIN_RECIPE = ClassifierRecipe(width=32, epochs=10, min_steps=300, batch_size=128, learning_rate=2e-3)
+#: The default recipe: VICReg, 32-d embedding (about 3-7 minutes on 2 loaded CPU cores at 28 px).
+DOMAIN_RECIPE = EncoderRecipe()
+
+#: The classifier recipe (the normal/pneumonia judge of the translation benchmark).
+CLASSIFIER_RECIPE = ClassifierRecipe(width=32, epochs=10, min_steps=300, batch_size=128, learning_rate=2e-3)
+
+#: Where the shipped reference extractors live (one folder per id: weights.npz + meta.json).
+SHIPPED_DIR = Path(__file__).resolve().parent / "shipped"
 
 _SHA_CACHE: dict[tuple, str] = {}
 
@@ -78,38 +95,59 @@ def _dataset_key(dataset: str) -> str:
     return str(dataset)
 
 
-def extractor_id(dataset: str, size: int, recipe: ClassifierRecipe, seed: int) -> str:
-    """``domain-<dataset>-<size>-<12 hex>``: a hash of data set, size, recipe, seed and extractor version."""
+def _method(recipe) -> str:
+    if isinstance(recipe, EncoderRecipe):
+        return recipe.kind
+    if isinstance(recipe, ClassifierRecipe):
+        return "classifier"
+    raise ConfigError(f"recipe must be an EncoderRecipe or a ClassifierRecipe, got {type(recipe).__name__}.")
+
+
+def extractor_id(dataset: str, size: int, recipe, seed: int) -> str:
+    """``domain-<dataset>-<size>-<12 hex>``: a hash of data set, size, method, recipe, seed and extractor version."""
     key = _dataset_key(dataset)
-    blob = json.dumps({"dataset": key, "size": int(size), "recipe": recipe.to_dict(), "seed": int(seed),
-                       "version": EXTRACTOR_VERSION}, sort_keys=True)
+    blob = json.dumps({"dataset": key, "size": int(size), "method": _method(recipe), "recipe": recipe.to_dict(),
+                       "seed": int(seed), "version": EXTRACTOR_VERSION}, sort_keys=True)
     return f"domain-{key}-{int(size)}-{hashlib.sha256(blob.encode()).hexdigest()[:12]}"
 
 
 class DomainExtractor:
-    """A trained domain classifier used as a feature extractor (penultimate layer)."""
+    """A trained domain model used as a feature extractor.
+
+    ``model``: Keras model ``float32 [-1, 1] (B, H, W, C)`` -> ``(B, dim)``; ``classifier``: the
+    :class:`~medganbench.classifier.TrainedClassifier` for the classifier method, else None.
+    """
 
     kind = "domain"
 
-    def __init__(self, classifier, meta: dict, weights_path: Path):
+    def __init__(self, model, meta: dict, *, source: str, classifier=None):
+        self.model = model
         self.classifier = classifier
         self.meta = meta
+        self.source = source
         self.id = meta["id"]
         self.dim = int(meta["dim"])
-        self.weights_path = Path(weights_path)
-        self.weights_sha256 = meta.get("weights_sha256") or sha256_file(weights_path)
+        self.weights_sha256 = meta["weights_sha256"]
+        self.effective_dim = meta.get("effective_dim")
 
     @property
     def spec(self) -> dict:
         """What a result must record about this extractor (goes into the evaluation spec)."""
-        return {"id": self.id, "kind": self.kind, "weights_sha256": self.weights_sha256, "dim": self.dim,
+        layer = {"classifier": "features (global average pool of the classifier)",
+                 "vicreg": f"VICReg {self.meta['recipe'].get('features', 'embedding')}"}.get(self.meta["method"])
+        return {"id": self.id, "kind": self.kind, "method": self.meta["method"],
+                "weights_sha256": self.weights_sha256, "weights_hash": "sha256 of the weight arrays",
+                "dim": self.dim, "effective_dim": self.effective_dim,
+                "effective_dim_split": self.meta.get("effective_dim_split", "train"),
                 "dataset": self.meta["dataset"], "size": self.meta["size"], "seed": self.meta["seed"],
-                "recipe": self.meta["recipe"], "feature_layer": "features (global average pool)",
+                "recipe": self.meta["recipe"], "feature_layer": layer,
                 "preprocessing": "uint8 -> float32 [-1, 1], native resolution and channels",
                 "version": EXTRACTOR_VERSION}
 
     def features(self, images: np.ndarray) -> np.ndarray:
         """images: ``uint8 (N, H, W, C)`` at the data set's size and channels -> ``float64 (N, dim)``."""
+        from medganbench.metrics.train_extractor import batched_features
+
         images = np.asarray(images)
         if images.ndim == 3:
             images = images[..., None]
@@ -117,65 +155,89 @@ class DomainExtractor:
         if tuple(images.shape[1:]) != want:
             raise ConfigError(f"domain extractor {self.id} takes images of shape {want} (H, W, C), got "
                               f"{tuple(images.shape[1:])}; generate at the data set's size and channels.")
-        return self.classifier.features(images)
+        if len(images) == 0:
+            raise ConfigError("no images to extract features from")
+        return batched_features(self.model, images)
 
     def __repr__(self) -> str:
-        return f"DomainExtractor({self.id!r}, dim={self.dim})"
+        return f"DomainExtractor({self.id!r}, dim={self.dim}, effective_dim={self.effective_dim}, {self.source})"
 
 
-def _load(folder: Path) -> DomainExtractor:
-    from medganbench.classifier import TrainedClassifier, _keras
+def shipped_extractors() -> dict[str, Path]:
+    """``{id: folder}`` of the extractors shipped inside the package."""
+    if not SHIPPED_DIR.is_dir():
+        return {}
+    return {f.name: f for f in sorted(SHIPPED_DIR.iterdir()) if (f / "meta.json").is_file()}
 
-    keras = _keras()
+
+def _load(folder: Path, source: str) -> DomainExtractor:
+    """Build the model for ``folder/meta.json`` and set the arrays of ``folder/weights.npz`` (hash checked)."""
+    from medganbench.metrics.weightfile import load_weights, weights_sha256
+
     meta = json.loads((folder / "meta.json").read_text())
-    model = keras.models.load_model(folder / "model.keras", compile=False)
-    clf = TrainedClassifier(model, task=meta["task"], num_classes=meta["num_classes"],
-                            recipe=ClassifierRecipe(**meta["recipe"]), seed=meta["seed"], history=meta["history"],
-                            best_step=meta["best_step"], flips=meta["flips"], seconds=meta["train_seconds"])
-    return DomainExtractor(clf, meta, folder / "model.keras")
+    arrays = load_weights(folder / "weights.npz")
+    got = weights_sha256(arrays)
+    if got != meta["weights_sha256"]:
+        raise ConfigError(f"{folder / 'weights.npz'}: weight arrays hash to {got[:12]}…, meta.json records "
+                          f"{meta['weights_sha256'][:12]}…; the file is damaged: delete {folder} to retrain"
+                          + (" (or reinstall medganbench: these are its shipped weights)." if source == "shipped"
+                             else "."))
+    shape = tuple(meta["image_shape"])
+    if meta["method"] == "classifier":
+        from medganbench.classifier import TrainedClassifier, _keras, build_classifier
+
+        recipe = ClassifierRecipe(**meta["recipe"])
+        net = build_classifier(shape, meta["num_classes"], recipe.width)
+        net.set_weights(arrays)
+        clf = TrainedClassifier(net, task=meta["task"], num_classes=meta["num_classes"], recipe=recipe,
+                                seed=meta["seed"], history=meta["history"], best_step=meta.get("best_step", 0),
+                                flips=meta.get("flips", "none"), seconds=meta["train_seconds"])
+        model = _keras().Model(net.input, net.get_layer("features").output)
+        return DomainExtractor(model, meta, source=source, classifier=clf)
+    from medganbench.metrics.encoder import build_encoder, feature_model
+
+    recipe = EncoderRecipe(**meta["recipe"])
+    encoder, head = build_encoder(shape, recipe)
+    n_enc = len(encoder.get_weights())
+    encoder.set_weights(arrays[:n_enc])
+    head.set_weights(arrays[n_enc:])
+    return DomainExtractor(feature_model(encoder, head, recipe), meta, source=source)
 
 
-def get_domain_extractor(dataset: str, size: int = 28, *, recipe: ClassifierRecipe | None = None, seed: int = 0,
-                         root=None, cache_dir=None, retrain: bool = False,
+def get_domain_extractor(dataset: str, size: int = 28, *, recipe: EncoderRecipe | ClassifierRecipe | None = None,
+                         seed: int = 0, root=None, cache_dir=None, retrain: bool = False,
                          progress: bool = True) -> DomainExtractor:
-    """Load the cached domain extractor for (dataset, size, recipe, seed), training it on first use.
+    """The domain extractor for (dataset, size, recipe, seed): shipped, else cached, else trained now.
 
     dataset: a MedMNIST flag (``"pneumoniamnist"``) or a MedMNIST-layout ``.npz`` path.
-    Training uses the official train split; model selection the official val split (never test).
+    recipe: :data:`DOMAIN_RECIPE` (VICReg) by default; a :class:`ClassifierRecipe` gives the classifier
+    method. Training uses the official train split (the classifier's model selection: val; never test)
+    and runs in a child process with op determinism on. ``retrain``: train again into the cache even
+    when shipped or cached weights exist (then used for this call).
     """
-    from medganbench.classifier import train_classifier
-    from medganbench.data import load_dataset
+    from medganbench.metrics.train_extractor import train_in_subprocess
 
     recipe = recipe or DOMAIN_RECIPE
     eid = extractor_id(dataset, size, recipe, seed)
+    shipped = shipped_extractors().get(eid)
+    if shipped is not None and not retrain:
+        return _load(shipped, "shipped")
     folder = cache_root(cache_dir) / "extractors" / eid
-    if not retrain and (folder / "meta.json").is_file() and (folder / "model.keras").is_file():
-        return _load(folder)
-    train = load_dataset(dataset, "train", size=size, root=root)
-    val = load_dataset(dataset, "val", size=size, root=root)
-    task = train.card.get("task", "multi-class")
-    clf = train_classifier(train.images, train.labels, val.images, val.labels, recipe, seed, task=task,
-                           num_classes=train.num_classes, dataset=_dataset_key(dataset) if not str(dataset).endswith(
-                               ".npz") else None, progress=progress, desc=f"domain extractor {eid}")
-    folder.mkdir(parents=True, exist_ok=True)
-    with atomic_path(folder / "model.keras", suffix=".keras") as tmp:
-        clf.model.save(tmp)
-    best = next((h for h in clf.history if h["step"] == clf.best_step), {})
-    meta = {
-        "id": eid, "dataset": _dataset_key(dataset), "size": int(size), "seed": int(seed),
-        "recipe": recipe.to_dict(), "task": task, "num_classes": int(clf.num_classes),
-        "image_shape": list(train.images.shape[1:]), "dim": int(recipe.width * 4), "flips": clf.flips,
-        "best_step": int(clf.best_step), "history": clf.history, "train_seconds": round(clf.seconds, 2),
-        "val_metrics": {k[4:]: v for k, v in best.items() if k.startswith("val_")},
-        "weights_sha256": sha256_file(folder / "model.keras"), "version": EXTRACTOR_VERSION,
-        "created_unix": int(time.time()),
-    }
-    atomic_write_text(folder / "meta.json", json.dumps(meta, indent=2))
-    return DomainExtractor(clf, meta, folder / "model.keras")
+    if not retrain and (folder / "meta.json").is_file() and (folder / "weights.npz").is_file():
+        return _load(folder, "cache")
+    if retrain:
+        for name in ("meta.json", "weights.npz"):
+            (folder / name).unlink(missing_ok=True)
+    train_in_subprocess(dataset, size, _method(recipe), recipe.to_dict(), seed, folder, root=root,
+                        progress=progress, desc=f"domain extractor {eid}")
+    return _load(folder, "cache")
 
 
 def _reference_path(dataset: str, size: int, split: str, extractor, cache_dir) -> Path:
-    return cache_root(cache_dir) / "reference" / extractor.id / f"{_dataset_key(dataset)}_{int(size)}_{split}.npz"
+    # The weights hash is in the folder name: a retrain with other weights never reads stale features.
+    sha = getattr(extractor, "weights_sha256", None) or "noweights"
+    return (cache_root(cache_dir) / "reference" / f"{extractor.id}-{sha[:12]}"
+            / f"{_dataset_key(dataset)}_{int(size)}_{split}.npz")
 
 
 def reference_features(dataset: str, size: int, split: str, extractor, *, root=None, cache_dir=None) -> np.ndarray:
@@ -211,6 +273,6 @@ def _reference(dataset, size, split, extractor, root, cache_dir) -> dict:
     return ref
 
 
-def with_recipe(**changes) -> ClassifierRecipe:
+def with_recipe(**changes) -> EncoderRecipe:
     """``DOMAIN_RECIPE`` with some fields changed (a different recipe gives a different extractor id)."""
     return replace(DOMAIN_RECIPE, **changes)

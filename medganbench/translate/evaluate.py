@@ -208,11 +208,13 @@ def _unpaired_groups(runs, test, metric_group, skipped, *, data_root=None, judge
         groups["fid_to_target"] = skipped(reason)
         return groups
     try:
-        from medganbench.metrics.domain import get_domain_extractor
+        from medganbench.metrics.domain import CLASSIFIER_RECIPE, get_domain_extractor
     except ImportError:
         reason = "medganbench.metrics.domain (the kit's classifier judge) is not available in this build"
         return {**groups, "classifier": skipped(reason), "fid_to_target": skipped(reason)}
-    ext = get_domain_extractor("pneumoniamnist", 28, recipe=judge_recipe, root=data_root, progress=False)
+    # The judge is the classifier method (it must say normal or pneumonia), not the default VICReg space.
+    ext = get_domain_extractor("pneumoniamnist", 28, recipe=judge_recipe or CLASSIFIER_RECIPE, root=data_root,
+                               progress=False)
     if extractors is not None:
         extractors["domain"] = {"id": ext.id, "weights_sha256": ext.weights_sha256}
     normal = 0  # PneumoniaMNIST label 0 = normal, 1 = pneumonia
