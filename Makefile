@@ -11,7 +11,7 @@ DEMO_ARGS ?= bench --model cdcgan --dataset pneumoniamnist --budget quick --out 
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.medganbench-installed
 
-.PHONY: demo test install lint clean
+.PHONY: demo test test-fast install lint clean
 
 $(STAMP): pyproject.toml
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -27,6 +27,11 @@ demo: $(STAMP)
 
 test: $(STAMP)
 	$(BIN)/python -m pytest
+
+# Unit tests on made-up data and phantoms: a small fraction of the full suite's time (no real data,
+# no notebooks, no CLI subprocesses). CI runs `make test`.
+test-fast: $(STAMP)
+	$(BIN)/python -m pytest -m "not slow and not notebook"
 
 lint: $(STAMP)
 	$(BIN)/ruff check medganbench tests benchmarks

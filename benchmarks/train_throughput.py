@@ -124,7 +124,7 @@ def time_kit(images, args, steps_per_call=1, jit_compile=False, ema_decay=0.999,
     trainer = Trainer(model, {"images": images}, cfg, tempfile.mkdtemp(prefix="mgb-bench-"))
     pipeline = make_input_pipeline(trainer.arrays, args.batch_size, args.seed)
     iterator = iter(trainer.strategy.experimental_distribute_dataset(pipeline))
-    call = trainer._build_call()
+    call = trainer._build_call(steps_per_call)
     for _ in range(max(1, args.warmup // steps_per_call)):
         out = call(iterator)
     float(out["generator_loss"])

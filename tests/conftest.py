@@ -26,6 +26,18 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 os.environ.setdefault("MPLBACKEND", "Agg")
 
 
+#: Fixtures that make a test slow: real data sets, the CLI in a fresh process. A test using one is marked
+#: ``slow`` (besides the explicit ``@pytest.mark.slow``), so ``make test-fast`` (``-m "not slow and not
+#: notebook"``) runs the unit tests on made-up data and phantoms only. ``make test`` runs everything.
+SLOW_FIXTURES = frozenset({"medmnist_root", "dicom_root", "cli", "real_subset"})
+
+
+def pytest_collection_modifyitems(config, items):
+    for item in items:
+        if SLOW_FIXTURES & set(getattr(item, "fixturenames", ())):
+            item.add_marker(pytest.mark.slow)
+
+
 def _data_dir(var: str, probe: str) -> Path | None:
     value = os.environ.get(var)
     if value and (Path(value) / probe).exists():

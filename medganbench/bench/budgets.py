@@ -1,8 +1,10 @@
 """Benchmark budgets: how long to train, how many images to evaluate, which augmentation regimes.
 
 The sample count and the augmentation regimes are part of the protocol: they enter the evaluation
-spec, so results of different budgets are never ranked together. ``MEDGANBENCH_SMOKE=1`` shrinks
-every budget to seconds (for tests and notebooks); a smoke result says so in ``training.budget``.
+spec, so results of different budgets are never ranked together. The ``smoke`` budget shrinks everything
+to seconds (for tests and notebooks: ``--budget smoke``, or ``mgb.smoke("quick", "smoke")`` in a notebook's
+parameters); a smoke result says so in ``training.budget``. :func:`get_budget` returns the budget asked
+for: the environment (``MEDGANBENCH_SMOKE``) is read by the CLI, not here.
 """
 
 from __future__ import annotations
@@ -10,7 +12,6 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass
 
 from medganbench.errors import ConfigError
-from medganbench.runtime import is_smoke
 
 
 @dataclass(frozen=True)
@@ -42,7 +43,7 @@ BUDGETS: dict[str, Budget] = {
                    synthetic_ratio=1.0, classifier_epochs=10, classifier_min_steps=300),
 }
 
-#: What every budget shrinks to under MEDGANBENCH_SMOKE=1 (same code path, seconds instead of minutes).
+#: ``--budget smoke`` (what the CLI uses under MEDGANBENCH_SMOKE=1): same code path, seconds instead of minutes.
 SMOKE = Budget("smoke", steps=20, batch_size=32, n_samples=300, augmentation_fractions=(0.05,),
                augmentation_seeds=(0, 1, 2), synthetic_ratio=1.0, classifier_epochs=1, classifier_min_steps=8,
                fid_bootstrap=10)
@@ -53,9 +54,9 @@ HEADLINE_REGIME = 0.05
 
 
 def get_budget(name: str) -> Budget:
-    """The budget called ``name`` (the smoke budget whenever MEDGANBENCH_SMOKE=1)."""
+    """The budget called ``name``: ``quick``, ``standard``, ``full`` or ``smoke``."""
     if name == "smoke":
         return SMOKE
     if name not in BUDGETS:
-        raise ConfigError(f"Unknown budget {name!r}; choose one of {', '.join(BUDGETS)}.")
-    return SMOKE if is_smoke() else BUDGETS[name]
+        raise ConfigError(f"Unknown budget {name!r}; choose one of {', '.join(BUDGETS)} or smoke.")
+    return BUDGETS[name]

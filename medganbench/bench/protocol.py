@@ -32,8 +32,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal
 
-import numpy as np
-
 from medganbench.bench.budgets import HEADLINE_REGIME, Budget, get_budget
 from medganbench.bench.report import save_sample_grid, write_report
 from medganbench.bench.result import (
@@ -49,7 +47,7 @@ from medganbench.bench.result import (
 )
 from medganbench.errors import ConfigError, MedGanBenchError, WeightsUnavailable
 from medganbench.io import atomic_write_text, sha256_file
-from medganbench.labels import check_labels
+from medganbench.labels import check_labels, class_balanced_labels
 from medganbench.outdir import check_writable
 from medganbench.samples import load_samples, save_samples
 
@@ -74,7 +72,7 @@ class BenchConfig:
     model: str = field(default="cdcgan", metadata={"help": "registered model name (medganbench.registry.MODELS)"})
     dataset: str = field(default="pneumoniamnist", metadata={"help": "data set name (MedMNIST flag)"})
     size: int = field(default=28, metadata={"help": "image size: 28, 64, 128 or 224"})
-    budget: Literal["quick", "standard", "full"] = field(
+    budget: Literal["quick", "standard", "full", "smoke"] = field(
         default="quick", metadata={"help": "training/evaluation budget; quick = about 10 min on 2 CPU cores"})
     seed: int = field(default=0, metadata={"help": "seed of training, sampling and evaluation"})
     out: str = field(default="runs/bench", metadata={"help": "output folder (result.json, samples, pictures)"})
@@ -96,7 +94,7 @@ class EvalConfig:
     size: int = field(default=28, metadata={"help": "image size of the samples"})
     out: str | None = field(default=None, metadata={"help": "output folder (default: beside the samples)"})
     seed: int = field(default=0, metadata={"help": "evaluation seed"})
-    budget: Literal["quick", "standard", "full"] = field(
+    budget: Literal["quick", "standard", "full", "smoke"] = field(
         default="quick", metadata={"help": "picks the augmentation regimes (part of the evaluation spec)"})
     augmentation: bool = field(default=True, metadata={"help": "run the augmentation study (labelled samples)"})
     inception: Literal["auto", "always", "never"] = field(default="auto", metadata={"help": "see bench --inception"})
@@ -112,19 +110,6 @@ def _load(dataset: str, split: str, size: int):
     from medganbench.data import load_dataset
 
     return load_dataset(dataset, split=split, size=size)
-
-
-def class_balanced_labels(train_labels: np.ndarray, n: int, seed: int) -> np.ndarray:
-    """``n`` labels ``(n, 1)`` with the training split's class proportions (largest remainder), shuffled."""
-    lab = np.asarray(train_labels).reshape(len(train_labels), -1)[:, 0]
-    classes, counts = np.unique(lab, return_counts=True)
-    exact = counts / counts.sum() * n
-    take = np.floor(exact).astype(int)
-    for i in np.argsort(-(exact - take))[: n - take.sum()]:
-        take[i] += 1
-    out = np.repeat(classes, take)
-    np.random.default_rng(seed).shuffle(out)
-    return out.reshape(n, 1).astype(np.int64)
 
 
 def _has_gpu() -> bool:
@@ -377,7 +362,7 @@ def run_benchmark(cfg: BenchConfig) -> Path:
     run = _train(cfg, budget, out / "train")
     conditional = bool(run["conditional"])
     labels = class_balanced_labels(train.labels, budget.n_samples, cfg.seed) if conditional else None
-    from medganbench.sample import generate_samples
+    from medganbench.samples import generate_samples
 
     images, labels = generate_samples(run["run_dir"], budget.n_samples, labels=labels, seed=cfg.seed)
     samples_path = save_samples(out / "samples.npz", images, labels)
@@ -422,6 +407,8 @@ def _train(cfg: BenchConfig, budget: Budget, run_dir: Path) -> dict:
     """Train with the kit's Trainer -> {run_dir, steps, wall_time_s, config, parameter_count, conditional}."""
     import json
 
+    from medganbench.models.base import grouped_parameter_count
+    from medganbench.runfolder import RunFolder
     from medganbench.train import TrainConfig, run_training
 
     tcfg = TrainConfig(model=cfg.model, dataset=cfg.dataset, size=cfg.size, split=REFERENCE_SPLIT,
@@ -433,14 +420,13 @@ def _train(cfg: BenchConfig, budget: Budget, run_dir: Path) -> dict:
         run, wall = run_dir, float(json.loads(timing.read_text())["wall_time_s"])
     else:
         t0 = time.perf_counter()
-        run = Path(run_training(tcfg))
+        run = run_training(tcfg).run_dir
         wall = time.perf_counter() - t0
         atomic_write_text(timing, json.dumps({"wall_time_s": round(wall, 2)}))
-    info = json.loads((run / "run.json").read_text())
-    model_cfg = json.loads((run / "model.json").read_text()) if (run / "model.json").is_file() else None
-    counts = {k: int(v) for k, v in (info.get("parameter_counts") or {}).items()}
-    pc = {"generator": counts.get("generator"), "discriminator": counts.get("discriminator")}
-    pc["total"] = sum(v for v in pc.values() if v is not None) if all(v is not None for v in pc.values()) else None
+    folder = RunFolder(run)
+    info = folder.info()
+    model_cfg = folder.model_config_dict() or None
+    pc = grouped_parameter_count(info.get("parameter_counts") or {})
     return {"run_dir": run, "steps": int(info.get("step", budget.steps)), "wall_time_s": round(wall, 2),
             "config": {"train": dataclasses.asdict(tcfg), "model": model_cfg}, "parameter_count": pc,
             "conditional": bool(info.get("conditional")), "images_per_sec": info.get("images_per_sec")}

@@ -29,10 +29,19 @@ def _summary(path) -> None:
         print(f"  augmentation AUC gain {aug['values'].get('auc_gain_mean')} ± {aug['values'].get('auc_gain_std')}")
 
 
+def _smoke_budget(cfg):
+    """The edge where ``MEDGANBENCH_SMOKE=1`` is read: the command then runs ``--budget smoke``."""
+    import dataclasses
+
+    from medganbench.runtime import is_smoke
+
+    return dataclasses.replace(cfg, budget="smoke") if is_smoke() else cfg
+
+
 def _bench(args: argparse.Namespace) -> int:
     from medganbench.bench.protocol import BenchConfig, run_benchmark
 
-    cfg = dataclass_from_args(BenchConfig, args)
+    cfg = _smoke_budget(dataclass_from_args(BenchConfig, args))
     _summary(run_benchmark(cfg))
     return 0
 
@@ -40,7 +49,7 @@ def _bench(args: argparse.Namespace) -> int:
 def _eval(args: argparse.Namespace) -> int:
     from medganbench.bench.protocol import EvalConfig, evaluate_samples
 
-    cfg = dataclass_from_args(EvalConfig, args)
+    cfg = _smoke_budget(dataclass_from_args(EvalConfig, args))
     if not cfg.samples:
         from medganbench.errors import ConfigError
 

@@ -30,17 +30,15 @@ def _train(args) -> int:
 
         known = to_dict(from_dict(model_class(config.model).config_class, overrides))
         overrides = {k: known[k] for k in overrides}
-    run_dir = run_training(config, overrides)
-    trainer = getattr(run_training, "last_trainer", None)
-    if trainer is not None and trainer.interrupted:
+    result = run_training(config, overrides)
+    if result.interrupted:
         return 130
-    print(f"run folder: {run_dir}")
+    print(f"run folder: {result.run_dir}")
     return 0
 
 
 def _sample(args) -> int:
-    from medganbench.sample import generate_samples, parse_labels
-    from medganbench.samples import save_samples
+    from medganbench.samples import generate_samples, parse_labels, save_samples
 
     images, labels = generate_samples(args.run, args.n, labels=parse_labels(args.labels), seed=args.seed,
                                       batch_size=args.batch_size, ema=not args.raw)

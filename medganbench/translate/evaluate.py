@@ -25,6 +25,8 @@ import numpy as np
 
 from medganbench.errors import MedGanBenchError
 from medganbench.io import save_figure
+from medganbench.models.base import grouped_parameter_count
+from medganbench.runfolder import RunFolder
 
 PIXEL_EXTRACTOR = {"id": "pixel-psnr-ssim-mae/v1", "weights_sha256": None}
 
@@ -137,9 +139,9 @@ def evaluate_translation(run_dirs, out: str | Path, *, dicom=None, data_root=Non
         "protocol_version": PROTOCOL_VERSION, "task": "translation", "created": now_iso(),
         "dataset": {"name": _dataset_name(cfg.task), "size": int(cfg.size), "split": "train", "num_classes": None,
                     "channels": 1},
-        "model": {"name": cfg.model, "config": {**json.loads(_read(runs[0][0] / "model.json")),
+        "model": {"name": cfg.model, "config": {**RunFolder(runs[0][0]).model_config_dict(),
                                                  "translation_task": cfg.task},
-                  "parameter_count": model0.parameter_count(), "conditional": False, "source": "medganbench"},
+                  "parameter_count": grouped_parameter_count(model0.parameter_counts(trainable_only=True)), "conditional": False, "source": "medganbench"},
         "training": {"steps": int(states[0]["step"]), "images_seen": int(states[0]["step"]) * int(states[0]["batch_size"]),
                      "batch_size": int(states[0]["batch_size"]), "wall_time_s": float(states[0]["wall_time_s"]),
                      "budget": None, "run_dir": str(runs[0][0])},
@@ -158,12 +160,6 @@ def evaluate_translation(run_dirs, out: str | Path, *, dicom=None, data_root=Non
 
     atomic_write_text(out / "per_seed.json", json.dumps(per_seed_rows, indent=2))
     return result
-
-
-def _read(p: Path) -> str:
-    text = json.loads(p.read_text())
-    text.pop("type", None)
-    return json.dumps(text)
 
 
 def _dataset_name(task: str) -> str:
@@ -216,7 +212,8 @@ def _unpaired_groups(runs, test, metric_group, skipped, *, data_root=None, judge
     ext = get_domain_extractor("pneumoniamnist", 28, recipe=judge_recipe or CLASSIFIER_RECIPE, root=data_root,
                                progress=False)
     if extractors is not None:
-        extractors["domain"] = {"id": ext.id, "weights_sha256": ext.weights_sha256}
+        extractors["domain"] = {"id": ext.id, "weights_sha256": ext.weights_sha256, "method": ext.spec["method"],
+                                "effective_dim": ext.effective_dim}
     normal = 0  # PneumoniaMNIST label 0 = normal, 1 = pneumonia
 
     def normal_fraction(images):
