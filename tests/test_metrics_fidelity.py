@@ -156,7 +156,9 @@ def test_kid_floor_excess_and_intervals_stay_in_range(real_features, session):
     # a fresh real set lies inside the floor's range; the noisy one's excess is clearly positive
     assert real["kid_floor_low"] <= real["kid_mean"] <= real["kid_floor_high"]
     assert real["kid_excess_ci_low"] <= 0.0 <= real["kid_excess_ci_high"]
-    assert noisy["fid_excess_ci_low"] > 0.0 and noisy["kid_excess"] > real["kid_excess"]
+    # (KID is not asserted here: independent noise added to FEATURES leaves its off-diagonal kernel terms
+    # unchanged; noise added to IMAGES moves KID through the extractor, see tests/test_protocol_sanity.py)
+    assert noisy["fid_excess_ci_low"] > 0.0
     assert real["kid_floor_n"] == round(500 * 524 / 1024) and real["fid_floor_n"] == 500
 
 
