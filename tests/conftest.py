@@ -13,6 +13,7 @@ import sys
 from pathlib import Path
 
 import pytest
+from _course import course_build, executed_student  # noqa: F401  (session fixtures shared by test files)
 
 REPO = Path(__file__).resolve().parents[1]
 _SHARED = REPO.parent / "shared" / "data"
