@@ -88,7 +88,7 @@ def test_an_estimate_outside_its_own_interval_is_rejected_and_never_ranked(tmp_p
 
 
 def test_group_counts_must_match_the_samples(tmp_path):
-    r = make_result()
+    r = make_result(sample_count=200)
     r["metrics"]["generation"]["memorization"]["n_generated"] = 50  # 200 samples claimed
     problems = check_submission(_write(tmp_path, "r.json", r)).problems
     assert any("memorization.n_generated=50 differs from samples.count=200" in p for p in problems)

@@ -28,7 +28,7 @@ HOLDOUT = 800
 
 @pytest.fixture(scope="module")
 def scored(medmnist_root):
-    from medganbench.bench.protocol import HELDOUT_SPLIT, REFERENCE_SPLIT
+    from medganbench.bench.groups import HELDOUT_SPLIT, REFERENCE_SPLIT
     from medganbench.bench.scoring import known_quality_sets, score_images
     from medganbench.data import load_dataset
     from medganbench.metrics.client import worker_session

@@ -84,7 +84,7 @@ def score_images(images: np.ndarray, features: np.ndarray, *, reference_images: 
     bootstrap, draws: override the protocol's counts (fewer = faster, wider intervals); None keeps them.
     """
     from medganbench.bench.budgets import get_budget
-    from medganbench.bench.protocol import FIDELITY_SETTINGS, MEMORIZATION_ALPHA
+    from medganbench.bench.groups import FIDELITY_SETTINGS, MEMORIZATION_ALPHA
     from medganbench.bench.result import metric_group
     from medganbench.bench.summary import summarize
     from medganbench.metrics.fidelity import fidelity_from_features

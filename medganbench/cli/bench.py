@@ -26,7 +26,16 @@ def _summary(path) -> None:
         print(f"  near-copy fraction {mem['values'].get('near_copy_fraction')}")
     aug = r["metrics"]["generation"]["augmentation"]
     if aug["status"] == "ok":
-        print(f"  augmentation AUC gain {aug['values'].get('auc_gain_mean')} ± {aug['values'].get('auc_gain_std')}")
+        a = aug["values"]
+        print(f"  augmentation AUC gain {a.get('auc_gain_mean')} [95% CI {a.get('auc_gain_ci_low')}, "
+              f"{a.get('auc_gain_ci_high')}], p={a.get('auc_gain_p_value')} (generator trained on each subset)")
+    s = r.get("summary") or {}
+    print(f"  summary: {s.get('score_name')} = {s.get('score')} "
+          f"[{s.get('score_ci_low')}, {s.get('score_ci_high')}], rankable: {s.get('rankable')}")
+    for reason in s.get("reasons") or []:
+        print(f"    not rankable: {reason}")
+    for warning in s.get("warnings") or []:
+        print(f"    warning: {warning}")
 
 
 def _smoke_budget(cfg):

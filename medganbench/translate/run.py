@@ -2,9 +2,13 @@
 
 Python API (the CLI ``medganbench translate train|eval`` calls exactly these)::
 
-    from medganbench.translate.run import TranslateConfig, train_translation, evaluate_translation
+    from medganbench.translate.run import TranslateConfig, train_translation
+    from medganbench.translate.evaluate import evaluate_translation
     train_translation(TranslateConfig(task="denoise-mr", model="pix2pix", steps=2000, seed=0), "runs/dn0")
     evaluate_translation(["runs/dn0", "runs/dn1"], "runs/dn-eval")   # -> dict, writes result.json
+
+Evaluation lives in :mod:`medganbench.translate.evaluate`, which reads runs through :func:`load_run`;
+this module never imports it (no import cycle).
 
 Training uses the kit's :class:`~medganbench.train.Trainer` (the one every GAN uses). A run folder
 holds ``translate.json`` (the :class:`TranslateConfig`), ``config.json`` (the Trainer's config),
@@ -190,14 +194,9 @@ def read_log(run_dir: str | Path) -> list[dict]:
         return [{k: float(v) if v not in ("", None) else None for k, v in row.items()} for row in csv.DictReader(fh)]
 
 
-# --- evaluation ----------------------------------------------------------------------------------
-
-from medganbench.translate.evaluate import evaluate_translation  # noqa: E402  (evaluate imports this module)
-
 __all__ = [
     "TranslateConfig",
     "build_model",
-    "evaluate_translation",
     "load_run",
     "read_log",
     "resolve",
