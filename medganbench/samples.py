@@ -95,7 +95,8 @@ def load_generator(run_dir: str | Path, ema: bool = True):
 
         path = run.generator_file
         if not path.is_file():
-            raise MedGanBenchError(f"No generator.keras in {run}; the run did not finish.")
+            raise MedGanBenchError(f"No generator.keras in {run}; the run did not finish. Finish it with "
+                                   f"`medganbench train --out {run} --resume`.")
         return keras.models.load_model(path, compile=False)
     from medganbench.models import model_class
 

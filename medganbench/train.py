@@ -71,8 +71,9 @@ class TrainConfig:
     grid_size: int = _f(64, "images per sample grid")
     steps_per_call: int = _f(1, "training steps per compiled call (cuts Python overhead)")
     jit_compile: bool | None = _f(None, "XLA-compile the step (default: on for GPUs, off on CPU where it is slower)")
-    mixed_precision: Literal["off", "float16", "bfloat16"] = _f(
-        "off", "mixed precision: float16 (GPUs, with loss scaling) or bfloat16 (TPUs, CPUs with AMX/AVX512-BF16)")
+    mixed_precision: Literal["auto", "off", "float16", "bfloat16"] = _f(
+        "auto", "mixed precision: float16 (GPUs, with loss scaling) or bfloat16 (TPUs, CPUs with AMX/AVX512-BF16); "
+        "auto = the measured per-device choice (medganbench.devices: bfloat16 on such CPUs, else off)")
     distribute: Literal["auto", "none", "mirrored", "tpu", "multiworker"] = _f(
         "auto", "tf.distribute strategy: auto = mirrored on several GPUs, else none; multiworker = several "
                 "machines from TF_CONFIG (docs/training.md)")
@@ -81,7 +82,11 @@ class TrainConfig:
     def validate(self) -> None:
         for name in ("steps", "batch_size", "log_every", "keep_checkpoints", "steps_per_call", "grid_size"):
             if getattr(self, name) < 1:
-                raise ConfigError(f"{name} must be >= 1, got {getattr(self, name)}")
+                raise ConfigError(f"--{name.replace('_', '-')} must be >= 1, got {getattr(self, name)}")
+        for name in ("checkpoint_every", "sample_every"):  # 0 means "only at the end"
+            if getattr(self, name) < 0:
+                raise ConfigError(f"--{name.replace('_', '-')} must be >= 0 (0 = only at the end), "
+                                  f"got {getattr(self, name)}")
         if not 0.0 <= self.ema_decay < 1.0:
             raise ConfigError(f"ema_decay must be in [0, 1), got {self.ema_decay}")
 
@@ -127,10 +132,10 @@ def is_chief(strategy) -> bool:
 
 
 def default_jit_compile() -> bool:
-    """XLA on GPUs; off on CPU, where it measured slower than plain tf.function (ENVIRONMENT.md)."""
-    import tensorflow as tf
+    """XLA on GPUs; off on CPU, where it measured slower than plain tf.function (medganbench.devices)."""
+    from medganbench.devices import resolve
 
-    return bool(tf.config.list_logical_devices("GPU"))
+    return resolve("off").jit_compile
 
 
 # --- data (the input pipeline itself lives in medganbench.data.pipeline) --------------------
@@ -302,6 +307,11 @@ class Trainer:
         self.start_step = self.previous_step = self.current_step = start
         self.interrupted, self.error = False, None
         if start >= cfg.steps:
+            # Killed after the final checkpoint but before generator.keras / run.json: finish it now, so that
+            # `--resume` always ends in a finished run folder (and `sample` stops asking for it).
+            missing_generator = "generator" in self.sample_networks() and not self.run.generator_file.is_file()
+            if not self.run.is_finished() or missing_generator:
+                self.finish()
             return self
         iterator = iter(self._distributed_input(start))
         if self._call is None:
@@ -420,7 +430,22 @@ def run_training(config: TrainConfig, model_overrides: dict | None = None, datas
     model_overrides: model config keys (e.g. ``{"loss": "hinge"}``); on resume they must match ``model.json``.
     dataset: optional in-memory ``Dataset`` or dict of arrays used instead of loading ``config.dataset``.
     callbacks: extra :class:`~medganbench.callbacks.Callback` objects (after the default ones).
+
+    Before anything is touched: the options are checked, the run folder must be writable, and the run
+    takes the folder's lock (:mod:`medganbench.runlock`) for its whole life, so a second run on the same
+    folder, or ``--overwrite`` of a live run, is refused with one line.
     """
+    from medganbench.outdir import check_writable
+    from medganbench.runlock import hold_run_lock
+
+    config.validate()
+    run_dir = config.run_dir()
+    check_writable(run_dir, "--out")
+    with hold_run_lock(run_dir):
+        return _run_training_locked(config, model_overrides, dataset, callbacks)
+
+
+def _run_training_locked(config: TrainConfig, model_overrides, dataset, callbacks) -> TrainResult:
     import keras
 
     from medganbench.config import from_dict
@@ -468,9 +493,12 @@ def run_training(config: TrainConfig, model_overrides: dict | None = None, datas
         num_classes = int(card.get("num_classes") or int(arrays["labels"].max()) + 1)
     # Other workers of a multi-worker run write their (identical) artefacts to a scratch folder.
     writes = run if chief else RunFolder(tempfile.mkdtemp(prefix="medganbench-worker-"))
+    from medganbench.devices import resolve
+
+    precision = resolve(config.mixed_precision, config.jit_compile, model=config.model).mixed_precision
     previous_policy = keras.mixed_precision.global_policy()
-    if config.mixed_precision != "off":
-        keras.mixed_precision.set_global_policy(f"mixed_{config.mixed_precision}")
+    if precision != "off":
+        keras.mixed_precision.set_global_policy(f"mixed_{precision}")
     try:
         with strategy.scope():
             model = model_class(config.model)(tuple(image_shape), num_classes, model_config)
