@@ -264,6 +264,67 @@ class LossPlot(Callback):
             plt.close(plot_log(trainer.run.log_file, trainer.run.losses_plot))
 
 
+class TrainingDiagnostics(Callback):
+    """Live mode-collapse and oscillation indicators in ``log.csv``; verdicts in ``run.json["diagnostics"]``.
+
+    On every logged step of a noise -> image model: ``diversity_ratio`` (mean pairwise pixel distance of the
+    generator's images for a fixed noise batch over that of a fixed real batch; → 0 under mode collapse) and
+    ``oscillation_index`` (of the D loss logged so far, :func:`medganbench.diagnostics.oscillation_index`).
+    At the end, :func:`medganbench.diagnostics.diagnose` of the whole log goes to ``trainer.diagnostics``,
+    which the Trainer writes into ``run.json``. Must come before :class:`CSVLogger` (it adds columns).
+    Models without ``sample_noise`` (translation) are skipped. Cost: one forward pass of ``n`` images per log row.
+    """
+
+    def __init__(self, n: int = 64, seed: int = 0):
+        self.n, self.seed = n, seed
+        self.active = False
+        self.losses: list[float] = []
+
+    def on_train_begin(self, trainer) -> None:
+        import numpy as np
+
+        model = trainer.model
+        images = trainer.arrays.get("images")
+        self.active = hasattr(model, "sample_noise") and images is not None and len(images) >= 2
+        if not self.active:
+            return
+        n = min(self.n, len(images))
+        pick = np.random.default_rng([self.seed, 7]).permutation(len(images))[:n]
+        self.real = images[pick].astype(np.float32) / 127.5 - 1.0
+        self.inputs = model.grid_inputs(n, self.seed + 7)
+        self.losses = []
+        if trainer.run.log_file.exists():  # resume: the loss series so far
+            import csv
+
+            with open(trainer.run.log_file, newline="") as fh:
+                self.losses = [float(r["discriminator_loss"]) for r in csv.DictReader(fh)
+                               if r.get("discriminator_loss") not in (None, "") and int(r["step"]) <= trainer.start_step]
+
+    def on_step_end(self, trainer, step: int, logs: dict) -> None:
+        if not (self.active and logs):
+            return
+        from medganbench.diagnostics import diversity_ratio, oscillation_index
+
+        fake = trainer.model.grid_images(self.inputs, trainer.model.networks)  # the raw generator: live state
+        logs["diversity_ratio"] = round(diversity_ratio(fake, self.real), 5)
+        if "discriminator_loss" in logs:
+            self.losses.append(float(logs["discriminator_loss"]))
+            idx = oscillation_index(self.losses[-64:])
+            logs["oscillation_index"] = idx if idx != idx else round(idx, 5)  # NaN while the series is too short
+
+    def on_train_end(self, trainer) -> None:
+        if not (self.active and trainer.finished and trainer.run.log_file.exists()):
+            return
+        import csv
+
+        from medganbench.diagnostics import diagnose
+
+        with open(trainer.run.log_file, newline="") as fh:
+            rows = list(csv.DictReader(fh))
+        probability = getattr(trainer.model.config, "loss", "") in ("minimax", "nonsaturating")
+        trainer.diagnostics = diagnose(rows, probability_outputs=probability)
+
+
 def default_callbacks(config, grid_inputs: dict) -> list[Callback]:
     """The callbacks every run gets from its :class:`~medganbench.train.TrainConfig`, in their order."""
     cbs: list[Callback] = []
@@ -271,6 +332,7 @@ def default_callbacks(config, grid_inputs: dict) -> list[Callback]:
         cbs.append(EMA(config.ema_decay))
     if config.progress:
         cbs.append(ProgressBar())
-    cbs += [CSVLogger(), TensorBoard(), SampleGrids(grid_inputs, config.sample_every),
+    # TrainingDiagnostics adds columns to the logged row, so it runs before the loggers.
+    cbs += [TrainingDiagnostics(seed=config.seed), CSVLogger(), TensorBoard(), SampleGrids(grid_inputs, config.sample_every),
             Checkpoints(config.checkpoint_every, config.keep_checkpoints), LossPlot()]
     return cbs

@@ -392,6 +392,8 @@ class Trainer:
         if "labels" in self.arrays:
             labels = self.arrays["labels"].reshape(len(self.arrays["labels"]), -1)[:, 0]
             info["class_counts"] = {str(int(c)): int(n) for c, n in zip(*np.unique(labels, return_counts=True))}
+        if getattr(self, "diagnostics", None):  # verdicts of the TrainingDiagnostics callback
+            info["diagnostics"] = self.diagnostics
         return self.run.write_info(info)
 
 

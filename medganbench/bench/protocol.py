@@ -127,8 +127,12 @@ def evaluate_samples(samples_path: str | Path, dataset: str, size: int = 28, out
     return _finish(result, out)
 
 
-def run_benchmark(cfg: BenchConfig) -> Path:
-    """Train ``cfg.model`` on ``cfg.dataset`` under ``cfg.budget``, evaluate, write ``OUT/result.json`` (returned)."""
+def run_benchmark(cfg: BenchConfig, model_overrides: dict | None = None) -> Path:
+    """Train ``cfg.model`` on ``cfg.dataset`` under ``cfg.budget``, evaluate, write ``OUT/result.json`` (returned).
+
+    model_overrides: model config keys (``--set KEY=VALUE``, e.g. ``{"diffaugment": "color,translation,cutout"}``),
+    used for the main generator and the per-subset generators alike and recorded in the result's model config.
+    """
     from medganbench.registry import MODELS
     from medganbench.samples import generate_samples
     from medganbench.train import TrainConfig
@@ -145,7 +149,7 @@ def run_benchmark(cfg: BenchConfig) -> Path:
     tcfg = TrainConfig(model=cfg.model, dataset=cfg.dataset, size=cfg.size, split=G.REFERENCE_SPLIT,
                        steps=budget.steps, batch_size=budget.batch_size, seed=cfg.seed, out=str(out / "train"),
                        overwrite=True, progress=cfg.progress)
-    run = train_generator(tcfg)
+    run = train_generator(tcfg, model_overrides=model_overrides)
     conditional = bool(run["conditional"])
     labels = class_balanced_labels(train.labels, budget.n_samples, cfg.seed) if conditional else None
     images, labels = generate_samples(run["run_dir"], budget.n_samples, labels=labels, seed=cfg.seed)
@@ -154,7 +158,8 @@ def run_benchmark(cfg: BenchConfig) -> Path:
 
     synthesize = SubsetGenerator(cfg.model, cfg.dataset, cfg.size, steps=budget.augmentation_steps,
                                  batch_size=budget.batch_size, out=out / "augmentation",
-                                 num_classes=train.num_classes) if conditional else None
+                                 num_classes=train.num_classes,
+                                 model_overrides=model_overrides) if conditional else None
     spec, groups, artifacts = evaluate_generated(images, labels, dataset=cfg.dataset, size=cfg.size, out=out,
                                                  seed=cfg.seed, budget=budget, augmentation=cfg.augmentation,
                                                  inception=cfg.inception, inception_weights=cfg.inception_weights,

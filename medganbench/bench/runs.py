@@ -20,8 +20,9 @@ from medganbench.io import atomic_write_text
 BENCH_RECORD = "bench_wall_time.json"
 
 
-def finished_run_matches(run_dir: Path, tcfg) -> bool:
-    """True when ``run_dir`` holds a finished training run made with the same settings (progress aside)."""
+def finished_run_matches(run_dir: Path, tcfg, model_overrides: dict | None = None) -> bool:
+    """True when ``run_dir`` holds a finished training run made with the same settings (progress aside)
+    and, when ``model_overrides`` are given (``--set``), the same values of those model settings."""
     try:
         saved = json.loads((run_dir / "config.json").read_text())
         info = json.loads((run_dir / "run.json").read_text())
@@ -29,15 +30,21 @@ def finished_run_matches(run_dir: Path, tcfg) -> bool:
         return False
     want = {k: v for k, v in dataclasses.asdict(tcfg).items() if k not in ("progress", "overwrite")}
     same = all(saved.get(k) == v for k, v in want.items())
+    if same and model_overrides:
+        try:
+            model_cfg = json.loads((run_dir / "model.json").read_text())
+        except (OSError, ValueError):
+            return False
+        same = all(model_cfg.get(k) == v for k, v in model_overrides.items())
     return same and int(info.get("step", -1)) == tcfg.steps and (run_dir / "generator.keras").is_file()
 
 
-def train_generator(tcfg, *, dataset=None, subset: str | None = None) -> dict:
+def train_generator(tcfg, *, dataset=None, subset: str | None = None, model_overrides: dict | None = None) -> dict:
     """Train with the kit's Trainer (or reuse a finished run with the same settings).
 
     tcfg: a :class:`~medganbench.train.TrainConfig` (``out`` is the run folder). dataset: optional in-memory
     training set (a subset of the split); ``subset`` names it (e.g. a hash of its indices) so a run on another
-    subset is never reused. Returns ``{run_dir, steps, wall_time_s, config, parameter_count, conditional,
+    subset is never reused. model_overrides: model config keys (``--set``). Returns ``{run_dir, steps, wall_time_s, config, parameter_count, conditional,
     images_per_sec}``.
     """
     from medganbench.models.base import grouped_parameter_count
@@ -47,7 +54,7 @@ def train_generator(tcfg, *, dataset=None, subset: str | None = None) -> dict:
     run_dir = Path(tcfg.out)
     record = run_dir / BENCH_RECORD
     saved = None
-    if finished_run_matches(run_dir, tcfg) and record.is_file():
+    if finished_run_matches(run_dir, tcfg, model_overrides) and record.is_file():
         try:
             saved = json.loads(record.read_text())
         except ValueError:
@@ -56,7 +63,7 @@ def train_generator(tcfg, *, dataset=None, subset: str | None = None) -> dict:
         run, wall = run_dir, float(saved["wall_time_s"])
     else:
         t0 = time.perf_counter()
-        run = Path(run_training(tcfg, dataset=dataset).run_dir)
+        run = Path(run_training(tcfg, model_overrides, dataset=dataset).run_dir)
         wall = time.perf_counter() - t0
         atomic_write_text(record, json.dumps({"wall_time_s": round(wall, 2), "subset": subset}))
     folder = RunFolder(run)
@@ -78,8 +85,9 @@ class SubsetGenerator:
     """
 
     def __init__(self, model: str, dataset: str, size: int, *, steps: int, batch_size: int, out: str | Path,
-                 num_classes: int, progress: bool = False):
+                 num_classes: int, progress: bool = False, model_overrides: dict | None = None):
         self.model, self.dataset, self.size = model, dataset, int(size)
+        self.model_overrides = dict(model_overrides or {})
         self.steps, self.batch_size, self.out = int(steps), int(batch_size), Path(out)
         self.num_classes, self.progress = int(num_classes), progress
         self.trained: list[dict] = []
@@ -87,7 +95,8 @@ class SubsetGenerator:
     def identity(self) -> dict:
         """What the generators it trains depend on (a finished study is reused only when this is equal)."""
         return {"model": self.model, "dataset": self.dataset, "size": self.size, "steps": self.steps,
-                "batch_size": self.batch_size, "num_classes": self.num_classes}
+                "batch_size": self.batch_size, "num_classes": self.num_classes,
+                **({"model_overrides": self.model_overrides} if self.model_overrides else {})}
 
     def __call__(self, images: np.ndarray, labels: np.ndarray, wanted: np.ndarray, seed: int) -> np.ndarray:
         """images ``uint8 (n, H, W, C)``, labels ``(n,)``, wanted class ids ``(m,)`` -> ``uint8 (m, H, W, C)``."""
@@ -104,7 +113,7 @@ class SubsetGenerator:
                            out=str(self.out / f"n{len(images)}-seed{seed}"), overwrite=True, progress=self.progress,
                            sample_every=0, checkpoint_every=0)
         subset = SimpleNamespace(images=images, labels=labels, card={"num_classes": self.num_classes})
-        run = train_generator(tcfg, dataset=subset, subset=digest)
+        run = train_generator(tcfg, dataset=subset, subset=digest, model_overrides=self.model_overrides)
         fake, _ = generate_samples(run["run_dir"], len(wanted), labels=np.asarray(wanted), seed=int(seed))
         self.trained.append({"seed": int(seed), "n": len(images), "subset_sha256": digest,
                              "run_dir": str(run["run_dir"]), "steps": run["steps"],

@@ -49,9 +49,10 @@ def _smoke_budget(cfg):
 
 def _bench(args: argparse.Namespace) -> int:
     from medganbench.bench.protocol import BenchConfig, run_benchmark
+    from medganbench.cli.train import model_overrides
 
     cfg = _smoke_budget(dataclass_from_args(BenchConfig, args))
-    _summary(run_benchmark(cfg))
+    _summary(run_benchmark(cfg, model_overrides(cfg.model, args.set)))
     return 0
 
 
@@ -79,6 +80,8 @@ def add_commands(sub) -> None:
                        description="Train a registered model under a budget, sample, evaluate every metric and "
                                    "write OUT/result.json, samples.npz, samples.png, memorization.png, report.md.")
     add_dataclass_arguments(b, BenchConfig, group_title="benchmark")
+    b.add_argument("--set", action="append", metavar="KEY=VALUE",
+                   help="model config override, repeatable (e.g. --set diffaugment=color,translation,cutout)")
     b.set_defaults(func=_bench)
     e = sub.add_parser("eval", help="evaluate a samples file made elsewhere (outside submissions)",
                        description="Evaluate a samples npz (uint8 'images', optional 'labels') and write "
