@@ -116,9 +116,17 @@ def save_config(cfg, path: str | Path) -> Path:
     return path
 
 
-def load_config(cls: type[C], path: str | Path) -> C:
+def load_config_dict(path: str | Path) -> dict:
+    """A file written by :func:`save_config` as a dict of its fields (the ``type`` tag removed)."""
     data = json.loads(Path(path).read_text())
+    if not isinstance(data, dict):
+        raise ConfigError(f"{path}: expected a JSON object of config fields, got {type(data).__name__}.")
     data.pop("type", None)
+    return data
+
+
+def load_config(cls: type[C], path: str | Path) -> C:
+    data = load_config_dict(path)
     try:
         return from_dict(cls, data)
     except ConfigError as e:

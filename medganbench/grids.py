@@ -1,4 +1,4 @@
-"""Sample grids and loss plots as PNG files (what a person would rather look at than read)."""
+"""PNG files of a run: the Trainer's pixel grids and the loss plot (the tiling itself is ``viz.grid_array``)."""
 
 from __future__ import annotations
 
@@ -11,28 +11,28 @@ from medganbench.io import atomic_path, save_figure
 
 
 def make_grid(images: np.ndarray, ncols: int | None = None, pad: int = 1) -> np.ndarray:
-    """Tile ``uint8 (N,H,W,C)`` images into one ``uint8 (rows·(H+pad), cols·(W+pad), C)`` image."""
-    images = np.asarray(images)
-    if images.ndim == 3:
-        images = images[..., None]
-    n, h, w, c = images.shape
-    ncols = ncols or max(1, int(math.ceil(math.sqrt(n))))
-    nrows = int(math.ceil(n / ncols))
-    grid = np.full((nrows * (h + pad) + pad, ncols * (w + pad) + pad, c), 255, np.uint8)
-    for i, img in enumerate(images):
-        r, col = divmod(i, ncols)
-        grid[pad + r * (h + pad): pad + r * (h + pad) + h, pad + col * (w + pad): pad + col * (w + pad) + w] = img
-    return grid
+    """Deprecated: use :func:`medganbench.viz.grid_array` (``mgb.grid_array``); kept for old notebooks."""
+    from medganbench.viz import grid_array
+
+    n = len(images)
+    return grid_array(images, ncols or max(1, int(math.ceil(math.sqrt(n)))), pad=pad, pad_value=255)
 
 
 def save_grid(path: str | Path, images: np.ndarray, ncols: int | None = None) -> Path:
-    """Write a grid of ``uint8 (N,H,W,C)`` images as a PNG (atomically); grey images stay grey."""
+    """Write the pixels of a grid of ``uint8 (N,H,W,C)`` images as a PNG (atomically; grey stays grey).
+
+    The mosaic is :func:`medganbench.viz.grid_array` (the one tiling function); a labelled figure for
+    people is :func:`medganbench.viz.save_grid`. The Trainer's ``grids/step_XXXXXX.png`` are written here.
+    """
     import matplotlib
 
     matplotlib.use(matplotlib.get_backend() or "Agg")
     import matplotlib.image as mpimg
 
-    grid = make_grid(images, ncols)
+    from medganbench.viz import grid_array
+
+    n = len(images)
+    grid = grid_array(images, ncols or max(1, int(math.ceil(math.sqrt(n)))), pad=1, pad_value=255)
     path = Path(path)
     with atomic_path(path, suffix=".png") as tmp:
         if grid.shape[-1] == 1:

@@ -46,3 +46,32 @@ def check_labels(labels, n: int, source: str, num_classes: int | None = None, co
         raise MedGanBenchError(f"{source}: label {int(arr.max())} is outside the classes 0..{num_classes - 1}.")
     return arr
 
+
+
+def class_counts(labels) -> dict[int, int]:
+    """``{class: count}`` of integer labels ``(N,)`` / ``(N, 1)`` (first column of multi-column labels)."""
+    lab = np.asarray(labels).reshape(len(labels), -1)[:, 0]
+    classes, counts = np.unique(lab, return_counts=True)
+    return {int(c): int(k) for c, k in zip(classes, counts)}
+
+
+def class_balanced_labels(counts, n: int, seed: int = 0) -> np.ndarray:
+    """``n`` labels ``int64 (n, 1)`` in the proportions of ``counts``, in a seeded random order.
+
+    counts: ``{class: count}`` (keys may be strings, as in ``run.json``; see :func:`class_counts`), or the
+    training labels themselves. The number of each class is exact up to rounding (largest remainder), so
+    a conditional generator is asked for the training set's class balance, not a random draw around it.
+    """
+    if not isinstance(counts, dict):
+        counts = class_counts(counts)
+    classes = np.array([int(c) for c in counts], dtype=np.int64)
+    weights = np.array([float(counts[c]) for c in counts], dtype=np.float64)
+    if n < 0 or not len(classes) or weights.sum() <= 0:
+        raise MedGanBenchError(f"class_balanced_labels needs n >= 0 and positive class counts, got n={n}, {counts}")
+    exact = weights / weights.sum() * n
+    take = np.floor(exact).astype(int)
+    for i in np.argsort(-(exact - take), kind="stable")[: n - int(take.sum())]:
+        take[i] += 1
+    out = np.repeat(classes, take)
+    np.random.default_rng(seed).shuffle(out)
+    return out.reshape(n, 1)

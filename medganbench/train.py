@@ -1,11 +1,15 @@
-"""One Trainer for every model: compiled steps, EMA, grids, logs, atomic checkpoints, exact resume.
+"""One Trainer for every model: a short loop around the compiled step, plus callbacks, exact resume.
 
 Typical use::
 
     from medganbench.train import TrainConfig, run_training
-    run_dir = run_training(TrainConfig(model="dcgan", dataset="pneumoniamnist", steps=2000))
+    result = run_training(TrainConfig(model="dcgan", dataset="pneumoniamnist", steps=2000))
+    result.run_dir, result.trainer, result.interrupted
 
-or ``medganbench train --model dcgan --dataset pneumoniamnist``. A run folder holds
+or ``medganbench train --model dcgan --dataset pneumoniamnist``. The :class:`Trainer` loop only runs the
+compiled step and counts steps; logs, TensorBoard, grids, checkpoints, EMA and the progress bar are
+callbacks (:mod:`medganbench.callbacks`, where the hook interface is documented), so a notebook can add
+its own. The run folder (:mod:`medganbench.runfolder`) holds
 
 - ``config.json`` (this TrainConfig), ``model.json`` (the model's config), ``run.json`` (shapes, classes,
   class counts, parameter counts, throughput),
@@ -22,24 +26,23 @@ Notebook ``03_dcgan_medmnist.ipynb`` walks through a run, its grids, EMA and res
 
 from __future__ import annotations
 
-import csv
 import dataclasses
-import io
-import json
-import re
+import shutil
 import sys
+import tempfile
 import time
-import zipfile
+import types
 from pathlib import Path
 from typing import Literal
 
 import numpy as np
 
-from medganbench.config import load_config, save_config
+from medganbench import checkpoint
+from medganbench.checkpoint import list_checkpoints  # noqa: F401  (re-exported for callers of train)
+from medganbench.data.pipeline import batch_indices, make_input_pipeline  # noqa: F401  (re-exported)
 from medganbench.errors import ConfigError, MedGanBenchError
-from medganbench.io import atomic_path, atomic_write_text
-
-_CKPT = re.compile(r"^step_(\d{6,})\.npz$")
+from medganbench.io import atomic_path
+from medganbench.runfolder import RunFolder
 
 
 def _f(default, help_):
@@ -68,16 +71,22 @@ class TrainConfig:
     grid_size: int = _f(64, "images per sample grid")
     steps_per_call: int = _f(1, "training steps per compiled call (cuts Python overhead)")
     jit_compile: bool | None = _f(None, "XLA-compile the step (default: on for GPUs, off on CPU where it is slower)")
-    mixed_precision: Literal["off", "float16", "bfloat16"] = _f(
-        "off", "mixed precision: float16 (GPUs, with loss scaling) or bfloat16 (TPUs, CPUs with AMX/AVX512-BF16)")
-    distribute: Literal["auto", "none", "mirrored", "tpu"] = _f(
-        "auto", "tf.distribute strategy: auto = mirrored on several GPUs, else none")
+    mixed_precision: Literal["auto", "off", "float16", "bfloat16"] = _f(
+        "auto", "mixed precision: float16 (GPUs, with loss scaling) or bfloat16 (TPUs, CPUs with AMX/AVX512-BF16); "
+        "auto = the measured per-device choice (medganbench.devices: bfloat16 on such CPUs, else off)")
+    distribute: Literal["auto", "none", "mirrored", "tpu", "multiworker"] = _f(
+        "auto", "tf.distribute strategy: auto = mirrored on several GPUs, else none; multiworker = several "
+                "machines from TF_CONFIG (docs/training.md)")
     progress: bool = _f(True, "show a tqdm progress bar")
 
     def validate(self) -> None:
         for name in ("steps", "batch_size", "log_every", "keep_checkpoints", "steps_per_call", "grid_size"):
             if getattr(self, name) < 1:
-                raise ConfigError(f"{name} must be >= 1, got {getattr(self, name)}")
+                raise ConfigError(f"--{name.replace('_', '-')} must be >= 1, got {getattr(self, name)}")
+        for name in ("checkpoint_every", "sample_every"):  # 0 means "only at the end"
+            if getattr(self, name) < 0:
+                raise ConfigError(f"--{name.replace('_', '-')} must be >= 0 (0 = only at the end), "
+                                  f"got {getattr(self, name)}")
         if not 0.0 <= self.ema_decay < 1.0:
             raise ConfigError(f"ema_decay must be in [0, 1), got {self.ema_decay}")
 
@@ -91,9 +100,15 @@ class TrainConfig:
 # --- strategy / devices --------------------------------------------------------------------
 
 def make_strategy(name: str = "auto"):
-    """``"auto" | "none" | "mirrored" | "tpu"`` -> a ``tf.distribute.Strategy``."""
+    """``"auto" | "none" | "mirrored" | "tpu" | "multiworker"`` -> a ``tf.distribute.Strategy``.
+
+    multiworker: ``MultiWorkerMirroredStrategy`` with the cluster read from ``TF_CONFIG`` (every worker
+    runs the same command; see docs/training.md). Create it before TensorFlow runs any operation.
+    """
     import tensorflow as tf
 
+    if name == "multiworker":
+        return tf.distribute.MultiWorkerMirroredStrategy()
     if name == "tpu":
         resolver = tf.distribute.cluster_resolver.TPUClusterResolver()
         tf.config.experimental_connect_to_cluster(resolver)
@@ -104,14 +119,26 @@ def make_strategy(name: str = "auto"):
     return tf.distribute.get_strategy()
 
 
+def is_chief(strategy) -> bool:
+    """True on the worker that writes the run folder: the ``chief`` task, else worker 0, else a
+    single-machine run."""
+    resolver = getattr(strategy, "cluster_resolver", None)
+    if resolver is None or not getattr(resolver, "task_type", None):
+        return True
+    if resolver.task_type == "chief":
+        return True
+    has_chief = "chief" in resolver.cluster_spec().as_dict()
+    return resolver.task_type == "worker" and int(resolver.task_id) == 0 and not has_chief
+
+
 def default_jit_compile() -> bool:
-    """XLA on GPUs; off on CPU, where it measured slower than plain tf.function (ENVIRONMENT.md)."""
-    import tensorflow as tf
+    """XLA on GPUs; off on CPU, where it measured slower than plain tf.function (medganbench.devices)."""
+    from medganbench.devices import resolve
 
-    return bool(tf.config.list_logical_devices("GPU"))
+    return resolve("off").jit_compile
 
 
-# --- data --------------------------------------------------------------------------------
+# --- data (the input pipeline itself lives in medganbench.data.pipeline) --------------------
 
 def dataset_arrays(dataset) -> dict[str, np.ndarray]:
     """A ``Dataset`` (images, labels) or a dict of equal-length arrays -> dict of numpy arrays."""
@@ -128,301 +155,223 @@ def dataset_arrays(dataset) -> dict[str, np.ndarray]:
     return arrays
 
 
-def batch_indices(step: int, n: int, batch_size: int, seed: int, _cache: dict | None = None) -> np.ndarray:
-    """Indices of the examples in batch ``step``: epoch-wise permutations seeded by ``(seed, epoch)``."""
-    per_epoch = n // batch_size
-    epoch, k = divmod(step, per_epoch)
-    if _cache is not None and _cache.get("epoch") == epoch:
-        perm = _cache["perm"]
-    else:
-        perm = np.random.default_rng([seed, epoch]).permutation(n)
-        if _cache is not None:
-            _cache.update(epoch=epoch, perm=perm)
-    return perm[k * batch_size:(k + 1) * batch_size]
-
-
-def make_input_pipeline(arrays: dict[str, np.ndarray], batch_size: int, seed: int, start_step: int = 0):
-    """``tf.data`` of training batches from ``start_step`` on: uint8 arrays become ``float32 [-1, 1]``,
-    integer arrays (labels) ``int32 (B,)``. Deterministic: batch ``s`` is the same whenever it is built."""
-    import tensorflow as tf
-
-    n = len(next(iter(arrays.values())))
-    if n < batch_size:
-        raise ConfigError(f"batch_size {batch_size} is larger than the training set ({n} examples)")
-    uint8 = {k for k, v in arrays.items() if v.dtype == np.uint8}
-    arrays = {k: (v if k in uint8 else v.reshape(n, -1)[:, 0].astype(np.int32)) for k, v in arrays.items()}
-
-    def gen():
-        cache: dict = {}
-        step = start_step
-        while True:
-            idx = batch_indices(step, n, batch_size, seed, cache)
-            yield {k: v[idx] for k, v in arrays.items()}
-            step += 1
-
-    sig = {k: tf.TensorSpec((batch_size,) + v.shape[1:], tf.uint8 if k in uint8 else tf.int32)
-           for k, v in arrays.items()}
-    ds = tf.data.Dataset.from_generator(gen, output_signature=sig)
-    ds = ds.map(lambda b: {k: (tf.cast(v, tf.float32) / 127.5 - 1.0 if k in uint8 else v) for k, v in b.items()})
-    return ds.prefetch(4)
-
-
-# --- checkpoints ---------------------------------------------------------------------------
-
-def list_checkpoints(run_dir: str | Path) -> list[tuple[int, Path]]:
-    """``[(step, path)]`` of complete checkpoints, oldest first (temporary files are ignored)."""
-    folder = Path(run_dir) / "checkpoints"
-    found = []
-    if folder.is_dir():
-        for p in folder.iterdir():
-            m = _CKPT.match(p.name)
-            if m:
-                found.append((int(m.group(1)), p))
-    return sorted(found)
-
-
 class Trainer:
-    """Trains a :class:`~medganbench.models.base.GANModel` on in-memory arrays, writing ``run_dir``.
+    """A short loop around one compiled training step; everything else is a callback.
 
-    model: built inside ``strategy.scope()`` when a strategy is used. dataset: a ``Dataset`` or a dict of
-    equal-length numpy arrays (uint8 images ``(N,H,W,C)``, integer labels). config: :class:`TrainConfig`.
+    model: a :class:`~medganbench.models.base.GANModel`, built inside ``strategy.scope()`` when a strategy
+    is used. dataset: a ``Dataset`` or a dict of equal-length numpy arrays (uint8 images ``(N,H,W,C)``,
+    integer labels). config: :class:`TrainConfig`. run_dir: the run folder (path or ``RunFolder``).
+    grid_inputs: fixed inputs of the sample grids (default ``model.grid_inputs(config.grid_size, config.seed)``;
+    translation runs pass validation images). callbacks: extra :class:`~medganbench.callbacks.Callback`
+    objects, run after the defaults that ``config`` asks for (EMA, progress bar, ``log.csv``, TensorBoard,
+    grids, checkpoints, loss plot; see :func:`medganbench.callbacks.default_callbacks`).
+
+    The hooks (``on_train_begin``, ``on_step_end(trainer, step, logs)``, ``on_checkpoint``,
+    ``on_train_end``) are documented in :mod:`medganbench.callbacks`. ``fit()`` trains to
+    ``config.steps`` from ``step`` (restore a checkpoint first to resume); Ctrl-C ends it with
+    ``interrupted = True`` after the checkpoint callback saved the state.
     """
 
-    def __init__(self, model, dataset, config: TrainConfig, run_dir: str | Path, strategy=None):
+    def __init__(self, model, dataset, config: TrainConfig, run_dir, strategy=None, callbacks=(),
+                 grid_inputs: dict | None = None):
         import tensorflow as tf
+
+        from medganbench.callbacks import default_callbacks
 
         config.validate()
         self.model = model
         self.config = config
-        self.run_dir = Path(run_dir)
+        self.run = run_dir if isinstance(run_dir, RunFolder) else RunFolder(run_dir)
+        self.run_dir = self.run.path
         self.arrays = dataset_arrays(dataset)
         self.strategy = strategy or tf.distribute.get_strategy()
         self.jit = default_jit_compile() if config.jit_compile is None else bool(config.jit_compile)
         self.interrupted = False
+        self.error: BaseException | None = None
         self.images_per_second = float("nan")
+        self.start_step = self.previous_step = self.current_step = 0
+        self.outputs: dict = {}
+        if grid_inputs is None:
+            grid_inputs = model.grid_inputs(config.grid_size, config.seed)
+        self.callbacks = []
         with self.strategy.scope():
             self.step = tf.Variable(0, dtype=tf.int64, trainable=False, name="step")
-            self.ema = {}
-            if config.ema_decay > 0:
-                import keras
-
-                for name in model.ema_networks:
-                    net = model.networks[name]
-                    copy = keras.models.clone_model(net)
-                    copy.set_weights(net.get_weights())
-                    self.ema[name] = copy
+        for cb in [*default_callbacks(config, grid_inputs), *callbacks]:
+            self.add_callback(cb)
         self._call = None
-        self._grid_inputs = model.grid_inputs(config.grid_size, config.seed)
+
+    def add_callback(self, callback) -> None:
+        """Append a callback (``attach`` runs now, inside the strategy scope). Add before ``fit``."""
+        with self.strategy.scope():
+            callback.attach(self)
+        self.callbacks.append(callback)
+        self._call = None  # an in-step callback changes the compiled step
+
+    @property
+    def ema(self) -> dict:
+        """The EMA copies of the networks (``{}`` without an EMA callback)."""
+        from medganbench.callbacks import EMA
+
+        return {k: v for cb in self.callbacks if isinstance(cb, EMA) for k, v in cb.networks.items()}
+
+    @property
+    def finished(self) -> bool:
+        return not self.interrupted and self.error is None and self.current_step >= self.config.steps
 
     # --- the compiled step ---------------------------------------------------------------
-    def _ema_update(self):
+    def _build_call(self, steps_per_call: int):
         import tensorflow as tf
 
-        step = tf.cast(self.step, tf.float32)
-        decay = tf.minimum(self.config.ema_decay, (1.0 + step) / (10.0 + step))
-        for name, copy in self.ema.items():
-            for e, w in zip(copy.weights, self.model.networks[name].weights):
-                e.assign(decay * e + (1.0 - decay) * tf.cast(w, e.dtype))
-
-    def _build_call(self):
-        import tensorflow as tf
-
-        strategy, k = self.strategy, self.config.steps_per_call
+        strategy, k = self.strategy, steps_per_call
         replica_step = tf.function(self.model.train_step, jit_compile=True) if self.jit else self.model.train_step
+        in_step = [cb for cb in self.callbacks if cb.in_step is not None]
 
         def one(iterator):
             per_replica = strategy.run(replica_step, (next(iterator),))
             out = {key: strategy.reduce(tf.distribute.ReduceOp.MEAN, v, axis=None)
                    for key, v in per_replica.items()}
             self.step.assign_add(1)
-            if self.ema:
-                self._ema_update()
+            for cb in in_step:
+                cb.in_step(self)
             return out
 
         @tf.function
         def call(iterator):
             out = one(iterator)
-            for _ in tf.range(k - 1):
-                out = one(iterator)
+            if k > 1:  # decided in Python: a one-step call needs no graph loop
+                for _ in tf.range(k - 1):
+                    out = one(iterator)
             return out
 
         return call
 
-    # --- artefacts -----------------------------------------------------------------------
+    # --- state ---------------------------------------------------------------------------
     def sample_networks(self) -> dict:
         """The networks grids/samples come from: the EMA copies where kept."""
         return {**self.model.networks, **self.ema}
 
-    def save_grid(self, step: int) -> Path:
-        from medganbench.data.pipeline import to_uint8
-        from medganbench.grids import save_grid
-
-        images = self.model.grid_images(self._grid_inputs, self.sample_networks())
-        return save_grid(self.run_dir / "grids" / f"step_{step:06d}.png", to_uint8(images))
-
-    def _variables(self) -> dict[str, list]:
+    def state_groups(self) -> dict[str, list]:
+        """Every variable a checkpoint holds, by group (see :mod:`medganbench.checkpoint`)."""
         groups = {f"net/{n}": net.weights for n, net in self.model.networks.items()}
         groups.update({f"opt/{n}": opt.variables for n, opt in self.model.optimizers.items()})
-        groups.update({f"ema/{n}": net.weights for n, net in self.ema.items()})
+        for cb in self.callbacks:
+            groups.update(cb.state())
         groups["rng"] = [self.model.rng.state]
         groups["step"] = [self.step]
         return groups
 
-    def save_checkpoint(self) -> Path:
-        """Write ``checkpoints/step_XXXXXX.npz`` atomically, then drop all but the last k."""
+    def save_checkpoint(self, keep: int | None = None) -> Path:
+        """Write ``checkpoints/step_XXXXXX.npz`` atomically, keep the newest ``keep``; tell the callbacks."""
         step = int(self.step.numpy())
-        arrays = {}
-        for group, variables in self._variables().items():
-            for i, v in enumerate(variables):
-                arrays[f"{group}/{i:04d}"] = np.asarray(v.numpy())
-        path = self.run_dir / "checkpoints" / f"step_{step:06d}.npz"
-        with atomic_path(path, suffix=".npz") as tmp, open(tmp, "wb") as fh:
-            np.savez(fh, **arrays)
-        for _, old in list_checkpoints(self.run_dir)[:-self.config.keep_checkpoints]:
-            old.unlink(missing_ok=True)
+        path = checkpoint.save(self.run.path, step, self.state_groups(),
+                               keep=self.config.keep_checkpoints if keep is None else keep)
+        for cb in self.callbacks:
+            cb.on_checkpoint(self, step, path)
         return path
 
     def restore_checkpoint(self, path: str | Path) -> int:
-        """Load a checkpoint into the model, optimizers, EMA, RNG and step; returns the step."""
-        path = Path(path)
-        with np.load(path) as npz:
-            data = {k: npz[k] for k in npz.files}
-        for group, variables in self._variables().items():
-            keys = sorted(k for k in data if k.rsplit("/", 1)[0] == group)
-            if len(keys) != len(variables):
-                raise MedGanBenchError(f"{path}: {group} holds {len(keys)} arrays, the model has {len(variables)}; "
-                                       f"the checkpoint belongs to a different model/config")
-            for key, v in zip(keys, variables):
-                if tuple(data[key].shape) != tuple(v.shape):
-                    raise MedGanBenchError(f"{path}: {key} has shape {data[key].shape}, expected {tuple(v.shape)}")
-                v.assign(data[key])
+        """Load a checkpoint into the model, optimizers, callbacks' state (EMA), RNG and step; returns the step."""
+        checkpoint.restore(path, self.state_groups())
         return int(self.step.numpy())
 
-    def restore_latest(self) -> int | None:
-        """Restore the newest readable checkpoint (a damaged one is reported and skipped)."""
-        for _step, path in reversed(list_checkpoints(self.run_dir)):
-            try:
-                return self.restore_checkpoint(path)
-            except (OSError, ValueError, EOFError, KeyError, zipfile.BadZipFile) as exc:
-                print(f"medganbench: skipping unreadable checkpoint {path}: {exc}", file=sys.stderr)
-        return None
+    def restore_latest(self, run: RunFolder | None = None) -> int | None:
+        """Restore the newest readable checkpoint of ``run`` (default: this Trainer's folder; a damaged one
+        is reported and skipped); returns its step, or None when there is none."""
+        path = checkpoint.restore_latest((run or self.run).path, self.state_groups())
+        return None if path is None else int(self.step.numpy())
 
-    def _open_log(self, start_step: int):
-        path = self.run_dir / "log.csv"
-        if path.exists():
-            with open(path, newline="") as fh:
-                rows = list(csv.reader(fh))
-            if rows:
-                kept = [rows[0]] + [r for r in rows[1:] if r and int(r[0]) <= start_step]
-                buf = io.StringIO()
-                csv.writer(buf).writerows(kept)
-                atomic_write_text(path, buf.getvalue())
-        return path
-
-    def _write_row(self, path: Path, row: dict) -> None:
-        new = not path.exists() or path.stat().st_size == 0
-        if not new:
-            with open(path, newline="") as fh:
-                header = next(csv.reader(fh))
-        else:
-            header = ["step"] + sorted(k for k in row if k != "step")
-        with open(path, "a", newline="") as fh:
-            w = csv.writer(fh)
-            if new:
-                w.writerow(header)
-            w.writerow([row.get(k, "") for k in header])
-            fh.flush()
-
-    # --- the loop ------------------------------------------------------------------------
-    def fit(self) -> Trainer:
-        """Train to ``config.steps`` (resuming if a checkpoint was restored); Ctrl-C saves and returns."""
+    def _distributed_input(self, start: int):
         import tensorflow as tf
 
         cfg = self.config
-        self.run_dir.mkdir(parents=True, exist_ok=True)
-        start = int(self.step.numpy())
-        log_path = self._open_log(start)
-        if start >= cfg.steps:
-            return self
-        pipeline = make_input_pipeline(self.arrays, cfg.batch_size, cfg.seed, start)
-        iterator = iter(self.strategy.experimental_distribute_dataset(pipeline))
-        if self._call is None:
-            self._call = self._build_call()
-        writer = tf.summary.create_file_writer(str(self.run_dir / "tb"))
-        bar = None
-        if cfg.progress:
-            from tqdm.auto import tqdm
+        if not isinstance(self.strategy, tf.distribute.MultiWorkerMirroredStrategy):
+            pipeline = make_input_pipeline(self.arrays, cfg.batch_size, cfg.seed, start)
+            return self.strategy.experimental_distribute_dataset(pipeline)
+        total = int(self.strategy.num_replicas_in_sync)
+        if cfg.batch_size % total:
+            raise ConfigError(f"batch_size {cfg.batch_size} must be a multiple of the {total} replicas")
 
-            bar = tqdm(total=cfg.steps, initial=start, desc=f"train {cfg.model}", unit="step",
-                       dynamic_ncols=True, leave=True)
-        if start == 0:
-            self.save_grid(0)
+        def per_worker(ctx):  # each worker builds the slices of every global batch its replicas train on
+            local = total // ctx.num_input_pipelines
+            return make_input_pipeline(self.arrays, cfg.batch_size, cfg.seed, start,
+                                       replicas=(ctx.input_pipeline_id * local, local, total))
+
+        return self.strategy.distribute_datasets_from_function(per_worker)
+
+    # --- the loop ------------------------------------------------------------------------
+    def fit(self) -> Trainer:
+        """Train to ``config.steps`` (from the restored step, if any); Ctrl-C saves and returns."""
+        cfg = self.config
+        self.run.path.mkdir(parents=True, exist_ok=True)
+        start = int(self.step.numpy())
+        self.start_step = self.previous_step = self.current_step = start
+        self.interrupted, self.error = False, None
+        if start >= cfg.steps:
+            # Killed after the final checkpoint but before generator.keras / run.json: finish it now, so that
+            # `--resume` always ends in a finished run folder (and `sample` stops asking for it).
+            missing_generator = "generator" in self.sample_networks() and not self.run.generator_file.is_file()
+            if not self.run.is_finished() or missing_generator:
+                self.finish()
+            return self
+        iterator = iter(self._distributed_input(start))
+        if self._call is None:
+            self._call = self._build_call(cfg.steps_per_call)
+        call, call_k = self._call, cfg.steps_per_call
         step, mark_step, mark_time = start, start, time.perf_counter()
         first_call = True
         try:
+            for cb in self.callbacks:
+                cb.on_train_begin(self)
             while step < cfg.steps:
-                k = min(cfg.steps_per_call, cfg.steps - step)
-                if k != cfg.steps_per_call:  # tail shorter than one call: one step at a time
-                    self.config = cfg = dataclasses.replace(cfg, steps_per_call=1)
-                    self._call = self._build_call()
-                out = self._call(iterator)
-                prev, step = step, step + k
+                k = min(call_k, cfg.steps - step)
+                if k != call_k:  # tail shorter than one call: one step at a time
+                    call, call_k, k = self._build_call(1), 1, 1
+                out = call(iterator)
+                self.previous_step, step = step, step + k
+                self.current_step, self.outputs = step, out
                 if first_call:  # exclude tracing from the throughput figure
                     first_call = False
                     _ = {key: float(v) for key, v in out.items()}
                     mark_step, mark_time = step, time.perf_counter()
-                if bar is not None:
-                    bar.update(k)
-                if step // cfg.log_every > prev // cfg.log_every or step == cfg.steps:
-                    row = {key: float(v) for key, v in out.items()}
+                logs: dict = {}
+                if step // cfg.log_every > self.previous_step // cfg.log_every or step == cfg.steps:
+                    logs = {key: float(v) for key, v in out.items()}
                     now = time.perf_counter()
                     if step > mark_step:
                         self.images_per_second = (step - mark_step) * cfg.batch_size / max(now - mark_time, 1e-9)
                         mark_step, mark_time = step, now
-                    row["images_per_sec"] = self.images_per_second
-                    row["step"] = step
-                    self._write_row(log_path, row)
-                    with writer.as_default(step=step):
-                        for key, v in row.items():
-                            if key != "step":
-                                _tb_scalar(key, v, step)
-                    if bar is not None:
-                        bar.set_postfix({"img/s": f"{self.images_per_second:.0f}",
-                                         "D": f"{row.get('discriminator_loss', float('nan')):.3f}",
-                                         "G": f"{row.get('generator_loss', float('nan')):.3f}"})
-                if cfg.sample_every and step // cfg.sample_every > prev // cfg.sample_every:
-                    self.save_grid(step)
-                if cfg.checkpoint_every and step // cfg.checkpoint_every > prev // cfg.checkpoint_every:
-                    self.save_checkpoint()
+                    logs["images_per_sec"] = self.images_per_second
+                    logs["step"] = step
+                for cb in self.callbacks:
+                    cb.on_step_end(self, step, logs)
         except KeyboardInterrupt:
             self.interrupted = True
-            path = self.save_checkpoint()
-            print(f"\nmedganbench: interrupted at step {int(self.step.numpy())}; saved {path}. "
-                  f"Continue with --resume.", file=sys.stderr)
-        finally:
-            if bar is not None:
-                bar.close()
-            writer.close()
-        if not self.interrupted:
+        except BaseException as exc:
+            self.error = exc
+        self.current_step = int(self.step.numpy())
+        self._end_callbacks()
+        if self.error is not None:
+            raise self.error
+        if self.finished:
             self.finish()
         return self
 
+    def _end_callbacks(self) -> None:
+        """``on_train_end`` on every callback even if one fails; the first failure is raised after."""
+        first = None
+        for cb in self.callbacks:
+            try:
+                cb.on_train_end(self)
+            except BaseException as exc:  # noqa: BLE001 - re-raised below, after the others closed
+                first = first or exc
+        if first is not None:
+            raise first
+
     def finish(self) -> None:
-        """End-of-run artefacts: last checkpoint, grid, loss plot, final generator and run.json."""
-        import matplotlib.pyplot as plt
-
-        from medganbench.grids import plot_log
-
-        step = int(self.step.numpy())
-        if not list_checkpoints(self.run_dir) or list_checkpoints(self.run_dir)[-1][0] != step:
-            self.save_checkpoint()
-        if not (self.run_dir / "grids" / f"step_{step:06d}.png").exists():
-            self.save_grid(step)
-        if (self.run_dir / "log.csv").exists():
-            plt.close(plot_log(self.run_dir / "log.csv", self.run_dir / "losses.png"))
+        """What makes a run folder finished: the final generator and, last, ``run.json``."""
         nets = self.sample_networks()
         if "generator" in nets:
-            with atomic_path(self.run_dir / "generator.keras", suffix=".keras") as tmp:
+            with atomic_path(self.run.generator_file, suffix=".keras") as tmp:
                 nets["generator"].save(tmp)
         self.write_run_info()
 
@@ -443,43 +392,62 @@ class Trainer:
         if "labels" in self.arrays:
             labels = self.arrays["labels"].reshape(len(self.arrays["labels"]), -1)[:, 0]
             info["class_counts"] = {str(int(c)): int(n) for c, n in zip(*np.unique(labels, return_counts=True))}
-        path = self.run_dir / "run.json"
-        atomic_write_text(path, json.dumps(info, indent=2))
-        return path
+        if getattr(self, "diagnostics", None):  # verdicts of the TrainingDiagnostics callback
+            info["diagnostics"] = self.diagnostics
+        return self.run.write_info(info)
 
 
-def _tb_scalar(tag: str, value: float, step: int) -> None:
-    """A TensorBoard scalar written with TF core only (the ``tensorboard`` package is optional)."""
-    import tensorflow as tf
-    from tensorflow.core.framework import summary_pb2
+@dataclasses.dataclass
+class TrainResult:
+    """What :func:`run_training` returns: the run folder, the Trainer (model, EMA, step) and whether
+    Ctrl-C ended it early. Path-like: ``result / "log.csv"`` and ``Path(result)`` give the folder."""
 
-    meta = summary_pb2.SummaryMetadata()
-    meta.plugin_data.plugin_name = "scalars"
-    tf.summary.write(tag, tf.constant(value, tf.float32), step=step, metadata=meta)
+    run: RunFolder
+    trainer: Trainer
+    interrupted: bool
+
+    @property
+    def run_dir(self) -> Path:
+        return self.run.path
+
+    @property
+    def model(self):
+        return self.trainer.model
+
+    def __fspath__(self) -> str:
+        return str(self.run.path)
+
+    def __truediv__(self, other) -> Path:
+        return self.run.path / other
+
+    def __str__(self) -> str:
+        return str(self.run.path)
 
 
-def _prepare_run_dir(config: TrainConfig) -> Path:
-    run_dir = config.run_dir()
-    if config.resume:
-        if not (run_dir / "config.json").exists():
-            raise MedGanBenchError(f"Nothing to resume in {run_dir} (no config.json); drop --resume to start it.")
-        return run_dir
-    if run_dir.exists() and any(run_dir.iterdir()):
-        if not config.overwrite:
-            raise MedGanBenchError(f"Run folder {run_dir} already exists; pass --resume to continue it, "
-                                   f"--overwrite to replace it, or choose another --out.")
-        import shutil
-
-        shutil.rmtree(run_dir)
-    return run_dir
-
-
-def run_training(config: TrainConfig, model_overrides: dict | None = None, dataset=None) -> Path:
-    """Train ``config.model`` on ``config.dataset`` and return the run folder.
+def run_training(config: TrainConfig, model_overrides: dict | None = None, dataset=None,
+                 callbacks=()) -> TrainResult:
+    """Train ``config.model`` on ``config.dataset``; returns a :class:`TrainResult` (run folder, trainer,
+    interrupted flag).
 
     model_overrides: model config keys (e.g. ``{"loss": "hinge"}``); on resume they must match ``model.json``.
     dataset: optional in-memory ``Dataset`` or dict of arrays used instead of loading ``config.dataset``.
+    callbacks: extra :class:`~medganbench.callbacks.Callback` objects (after the default ones).
+
+    Before anything is touched: the options are checked, the run folder must be writable, and the run
+    takes the folder's lock (:mod:`medganbench.runlock`) for its whole life, so a second run on the same
+    folder, or ``--overwrite`` of a live run, is refused with one line.
     """
+    from medganbench.outdir import check_writable
+    from medganbench.runlock import hold_run_lock
+
+    config.validate()
+    run_dir = config.run_dir()
+    check_writable(run_dir, "--out")
+    with hold_run_lock(run_dir):
+        return _run_training_locked(config, model_overrides, dataset, callbacks)
+
+
+def _run_training_locked(config: TrainConfig, model_overrides, dataset, callbacks) -> TrainResult:
     import keras
 
     from medganbench.config import from_dict
@@ -488,21 +456,28 @@ def run_training(config: TrainConfig, model_overrides: dict | None = None, datas
     from medganbench.runtime import configure_tensorflow
 
     config.validate()
-    run_dir = _prepare_run_dir(config)
+    # A multi-worker strategy must exist before TensorFlow runs anything; only its chief owns the run folder.
+    strategy = None
+    if config.distribute == "multiworker":
+        configure_tensorflow()
+        strategy = make_strategy("multiworker")
+    chief = strategy is None or is_chief(strategy)
+    run = RunFolder(config.run_dir())
+    if chief:
+        run.prepare(config.resume, config.overwrite)
     overrides = dict(model_overrides or {})
     if config.resume:
-        saved = load_config(TrainConfig, run_dir / "config.json")
+        saved = run.config(TrainConfig)
         fixed = ("model", "dataset", "size", "split", "batch_size", "seed")
         changed = [f for f in fixed if getattr(saved, f) != getattr(config, f)]
         if changed:
-            raise ConfigError(f"--resume with different {', '.join(changed)} than {run_dir}/config.json "
+            raise ConfigError(f"--resume with different {', '.join(changed)} than {run.config_file} "
                               f"({', '.join(f'{f}={getattr(saved, f)!r}' for f in changed)})")
         cls = model_class(config.model)
-        saved_model = json.loads((run_dir / "model.json").read_text())
-        saved_model.pop("type", None)
+        saved_model = run.model_config_dict()
         diff = {k: v for k, v in overrides.items() if k in saved_model and saved_model[k] != v}
         if diff:
-            raise ConfigError(f"--resume with model settings {diff} that differ from {run_dir}/model.json")
+            raise ConfigError(f"--resume with model settings {diff} that differ from {run.model_file}")
         model_config = from_dict(cls.config_class, {**saved_model, **overrides})
     else:
         overrides.setdefault("seed", config.seed)
@@ -510,29 +485,48 @@ def run_training(config: TrainConfig, model_overrides: dict | None = None, datas
     if dataset is None:
         dataset = load_dataset(config.dataset, split=config.split, size=config.size)
     arrays = dataset_arrays(dataset)
-    configure_tensorflow()
-    strategy = make_strategy(config.distribute)
+    if strategy is None:
+        configure_tensorflow()
+        strategy = make_strategy(config.distribute)
     image_shape = arrays["images"].shape[1:] if "images" in arrays else arrays["targets"].shape[1:]
     num_classes = 0
     if "labels" in arrays:
         card = getattr(dataset, "card", {}) or {}
         num_classes = int(card.get("num_classes") or int(arrays["labels"].max()) + 1)
+    # Other workers of a multi-worker run write their (identical) artefacts to a scratch folder.
+    writes = run if chief else RunFolder(tempfile.mkdtemp(prefix="medganbench-worker-"))
+    from medganbench.devices import resolve
+
+    precision = resolve(config.mixed_precision, config.jit_compile, model=config.model).mixed_precision
     previous_policy = keras.mixed_precision.global_policy()
-    if config.mixed_precision != "off":
-        keras.mixed_precision.set_global_policy(f"mixed_{config.mixed_precision}")
+    if precision != "off":
+        keras.mixed_precision.set_global_policy(f"mixed_{precision}")
     try:
         with strategy.scope():
             model = model_class(config.model)(tuple(image_shape), num_classes, model_config)
-            trainer = Trainer(model, arrays, config, run_dir, strategy)
+            trainer = Trainer(model, arrays, config, writes, strategy, callbacks=callbacks)
     finally:
         keras.mixed_precision.set_global_policy(previous_policy)
-    run_dir.mkdir(parents=True, exist_ok=True)
-    save_config(config, run_dir / "config.json")
-    save_config(model_config, run_dir / "model.json")
+    if chief:
+        run.path.mkdir(parents=True, exist_ok=True)
+        run.write_config(config)
+        run.write_model_config(model_config)
     if config.resume:
-        restored = trainer.restore_latest()
+        restored = trainer.restore_latest(run)  # every worker resumes from the chief's checkpoints
         if restored is None:
-            print(f"medganbench: no checkpoint in {run_dir}; starting from step 0", file=sys.stderr)
+            print(f"medganbench: no checkpoint in {run}; starting from step 0", file=sys.stderr)
     trainer.fit()
-    run_training.last_trainer = trainer  # notebooks inspect the trainer of the last run
-    return run_dir
+    if not chief:
+        shutil.rmtree(writes.path, ignore_errors=True)
+    return TrainResult(run, trainer, trainer.interrupted)
+
+
+class _CallableModule(types.ModuleType):
+    """``mgb.train(config, ...)`` is :func:`run_training`: the package attribute ``medganbench.train`` is
+    this module (Python sets it on import), so the module itself is made callable."""
+
+    def __call__(self, *args, **kwargs) -> TrainResult:
+        return run_training(*args, **kwargs)
+
+
+sys.modules[__name__].__class__ = _CallableModule

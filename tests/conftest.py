@@ -13,6 +13,7 @@ import sys
 from pathlib import Path
 
 import pytest
+from _course import course_build, executed_student  # noqa: F401  (session fixtures shared by test files)
 
 REPO = Path(__file__).resolve().parents[1]
 _SHARED = REPO.parent / "shared" / "data"
@@ -24,6 +25,18 @@ if not os.environ.get("MEDGANBENCH_DICOM") and (_SHARED / "dicom").is_dir():
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 # Tests must never reach for the network or a user's cache of weights.
 os.environ.setdefault("MPLBACKEND", "Agg")
+
+
+#: Fixtures that make a test slow: real data sets, the CLI in a fresh process. A test using one is marked
+#: ``slow`` (besides the explicit ``@pytest.mark.slow``), so ``make test-fast`` (``-m "not slow and not
+#: notebook"``) runs the unit tests on made-up data and phantoms only. ``make test`` runs everything.
+SLOW_FIXTURES = frozenset({"medmnist_root", "dicom_root", "cli", "real_subset"})
+
+
+def pytest_collection_modifyitems(config, items):
+    for item in items:
+        if SLOW_FIXTURES & set(getattr(item, "fixturenames", ())):
+            item.add_marker(pytest.mark.slow)
 
 
 def _data_dir(var: str, probe: str) -> Path | None:

@@ -101,12 +101,12 @@ def test_zero_images_names_the_file_and_the_minimum(tmp_path):
 
 
 def test_eval_checks_labels_count_and_out_before_any_metric(tmp_path, medmnist_root, monkeypatch):
-    from medganbench.bench import protocol
+    from medganbench.bench import groups, protocol
 
     def no_metrics(*a, **kw):
         raise AssertionError("the metrics ran before the input was checked")
 
-    monkeypatch.setattr(protocol, "_domain_group", no_metrics)
+    monkeypatch.setattr(groups, "domain_group", no_metrics)
     out = tmp_path / "out"
     labelled = _samples(tmp_path / "l.npz", n=8, labels=np.full((8, 1), 5))  # pneumoniamnist has classes 0, 1
     with pytest.raises(MedGanBenchError, match=r"label 5 is outside the classes 0..1"):
@@ -135,10 +135,10 @@ def _read_only_dir(tmp_path: Path) -> Path:
 
 
 def test_eval_fails_at_once_on_a_read_only_out(tmp_path, monkeypatch, capsys):
-    from medganbench.bench import protocol
+    from medganbench.bench import groups, protocol
     from medganbench.cli import main
 
-    monkeypatch.setattr(protocol, "_domain_group", lambda *a, **kw: (_ for _ in ()).throw(AssertionError("metrics ran")))
+    monkeypatch.setattr(groups, "domain_group", lambda *a, **kw: (_ for _ in ()).throw(AssertionError("metrics ran")))
     ro = _read_only_dir(tmp_path)
     samples = _samples(tmp_path / "s.npz")
     start = time.monotonic()

@@ -44,7 +44,7 @@ def test_broken_result_lists_every_problem():
     problems = validate_result(r)
     text = "\n".join(problems)
     for needle in ("'packages' is a required property", "dataset/size", "samples/sha256", "reason",
-                   "images_seen", "eval_spec_hash", "samples.count=200 differs"):
+                   "images_seen", "eval_spec_hash", "samples.count=1000 differs"):
         assert needle in text, f"{needle!r} not reported in:\n{text}"
     assert len(problems) >= 7
 
@@ -55,7 +55,36 @@ def test_task_kind_selects_the_metrics_block():
     problems = validate_result(r)
     assert any("translation" in p and "required" in p for p in problems)
     r["metrics"] = {"translation": {"paired": {"status": "ok", "values": {"ssim": 0.8, "psnr": 24.0}}}}
-    assert validate_result(r) == []
+    assert any("summary.score" in p for p in validate_result(r))  # the summary follows the metrics ...
+    from medganbench.bench.result import summarize
+
+    r["summary"] = summarize("translation", r["metrics"]["translation"])
+    assert validate_result(r) == []  # ... and is the translation rule's once recomputed
+
+
+def test_the_result_builder_validates_generation_and_translation_results():
+    from medganbench.bench.result import PROTOCOL_VERSION, build_result, metric_group, skipped
+    from medganbench.errors import MedGanBenchError
+
+    gen = make_result()
+    assert gen["protocol_version"] == PROTOCOL_VERSION == "2.0"
+    assert gen["summary"]["rankable"] is True and gen["summary"]["score"] == pytest.approx(12.5)
+    common = {k: gen[k] for k in ("dataset", "model", "training", "seeds", "samples")}
+    spec = {**gen["eval_spec"], "extractors": {"pixel": {"id": "pixel-psnr-ssim-mae/v1", "weights_sha256": None}}}
+    groups = {"model": metric_group({"psnr": 26.2, "psnr_std": 0.1, "n_seeds": 3}, extractor_id="pixel-psnr-ssim-mae/v1"),
+              "gain": metric_group({"best_baseline": "bicubic", "psnr_gain_mean": 0.61, "psnr_gain_std": 0.12,
+                                    "n_seeds": 3, "verdict": "beats"})}
+    tr = build_result(task="translation", eval_spec=spec, groups=groups, **common)
+    assert validate_result(tr) == [] and "translation" in tr["metrics"]
+    s = tr["summary"]
+    assert s["rankable"] and s["score"] == pytest.approx(0.61) and s["lower_is_better"] is False
+    assert s["score_ci_low"] < 0.61 < s["score_ci_high"]
+    unpaired = build_result(task="translation", eval_spec=spec, groups={"cycle": metric_group({"mae": 0.1})}, **common)
+    assert unpaired["summary"]["rankable"] is False and unpaired["summary"]["reasons"]
+    with pytest.raises(MedGanBenchError, match="reason"):  # a skipped group without its reason never gets written
+        build_result(task="generation", eval_spec=gen["eval_spec"],
+                     groups={**gen["metrics"]["generation"], "inception": {"status": "skipped"}}, **common)
+    assert skipped("x")["reason"] == "x"
 
 
 def test_spec_hash_is_canonical():
@@ -171,7 +200,7 @@ def test_bench_end_to_end_smoke_writes_every_field(medmnist_root, tmp_path, cli)
 
 
 def test_a_finished_training_run_is_reused_only_when_its_settings_match(tmp_path):
-    from medganbench.bench.protocol import _finished_run_matches
+    from medganbench.bench.runs import finished_run_matches as _finished_run_matches
     from medganbench.config import save_config
     from medganbench.train import TrainConfig
 

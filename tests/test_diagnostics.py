@@ -54,3 +54,20 @@ def test_diagnose_gives_verdicts_with_their_numbers():
     assert not v["discriminator_wins"]["wins"]
     assert diagnose([{"step": 1, "loss": 0.3}])["oscillation"]["oscillating"] is None
     assert discriminator_wins([0.0] * 10, probability=False)["wins"] is None
+
+
+def test_trainer_logs_live_diagnostics_and_writes_verdicts(tmp_path, medmnist_root):
+    import csv
+    import json
+
+    from medganbench.train import TrainConfig, run_training
+
+    cfg = TrainConfig(model="dcgan", steps=12, batch_size=16, out=str(tmp_path / "r"), log_every=1, sample_every=0,
+                      checkpoint_every=0, ema_decay=0.0, progress=False)
+    result = run_training(cfg, {"base_filters": 8, "latent_dim": 8})
+    rows = list(csv.DictReader(open(result.run_dir / "log.csv")))
+    assert len(rows) == 12 and all(0 <= float(r["diversity_ratio"]) < 5 for r in rows)
+    assert np.isnan(float(rows[0]["oscillation_index"])) and 0 <= float(rows[-1]["oscillation_index"]) <= 1
+    diag = json.loads((result.run_dir / "run.json").read_text())["diagnostics"]
+    assert set(diag) == {"mode_collapse", "oscillation", "discriminator_wins"}
+    assert diag["mode_collapse"]["value"] == round(float(rows[-1]["diversity_ratio"]), 4)

@@ -92,3 +92,21 @@ def test_spectral_norm_holds_each_layer_near_unit_norm():
             w = layer.layer.kernel.numpy()
             sigma = np.linalg.svd(w.reshape(-1, w.shape[-1]), compute_uv=False)[0]
             assert 0.5 < sigma < 1.3, (layer.name, sigma)
+
+
+def test_bench_passes_model_settings_to_training(tmp_path, medmnist_root, capsys):
+    import json
+
+    from medganbench.bench.runs import train_generator
+    from medganbench.cli import main
+    from medganbench.train import TrainConfig
+
+    # a typo fails at once, naming the value, before anything trains
+    assert main(["bench", "--model", "dcgan", "--set", "diffaugment=colr", "--out", str(tmp_path / "b")]) == 2
+    assert "'colr'" in capsys.readouterr().err
+    assert not (tmp_path / "b" / "train").exists()
+    tcfg = TrainConfig(model="dcgan", steps=2, batch_size=8, out=str(tmp_path / "b" / "train"), overwrite=True,
+                       progress=False)
+    run = train_generator(tcfg, model_overrides={"diffaugment": "color,translation"})
+    assert json.loads((run["run_dir"] / "model.json").read_text())["diffaugment"] == "color,translation"
+    assert run["config"]["model"]["diffaugment"] == "color,translation"

@@ -120,6 +120,7 @@ def sdist_tree(tmp_path_factory) -> tuple[set[str], Path]:
     return names, next((work / "x").iterdir())
 
 
+@pytest.mark.slow
 def test_sdist_runs_its_tests(sdist_tree):
     names, root = sdist_tree
     needed = {"tests/conftest.py", "tests/_results.py", "environment.yml", "Makefile", "MANIFEST.in",
@@ -133,6 +134,7 @@ def test_sdist_runs_its_tests(sdist_tree):
     assert proc.returncode == 0, proc.stdout[-3000:]
 
 
+@pytest.mark.slow
 def test_wheel_from_sdist_holds_every_runtime_file(sdist_tree, tmp_path: Path):
     _, root = sdist_tree
     proc = subprocess.run([sys.executable, "-m", "pip", "wheel", "--no-deps", "--no-build-isolation", "-q",

@@ -41,7 +41,7 @@ def test_different_spec_hashes_are_never_ranked_together(tmp_path):
     _write(sub, "a.json", base)
     _write(sub, "b.json", with_spec(make_result(model="cdcgan", fid=5.0, extractor_id="domain-other"),
                                     extractors={"domain": {"id": "domain-other", "weights_sha256": "1" * 64}}))
-    other = make_result(model="mlp", fid=50.0, sample_count=300)
+    other = make_result(model="mlp", fid=50.0, sample_count=1200)
     _write(sub, "c.json", other)
     collected = collect(sub)
     assert not collected.rejected
@@ -51,6 +51,55 @@ def test_different_spec_hashes_are_never_ranked_together(tmp_path):
     assert all(r["rank"] == 1 for r in collected.rows)
     md = build_leaderboard(tmp_path)["markdown"].read_text()
     assert md.count("### Evaluation spec") == 3
+
+
+def test_build_ranks_only_rankable_results_and_lists_the_others_with_their_reasons(tmp_path):
+    sub = tmp_path / "submissions"
+    _write(sub, "good.json", make_result(model="cdcgan", fid=10.0))
+    _write(sub, "worse.json", make_result(model="dcgan", fid=30.0))
+    # the best score of all, but a copier: never ranked, listed below with the reason
+    _write(sub, "copier.json", make_result(model="copier", fid=0.5, near=1.0, memorized=True))
+    info = build_leaderboard(tmp_path)
+    assert info["n_ranked"] == 2 and info["n_unranked"] == 1 and info["n_rejected"] == 0
+    md = info["markdown"].read_text()
+    ranked_part, unranked_part = md.split("Not ranked:")
+    assert ranked_part.index("| 1 | cdcgan") < ranked_part.index("| 2 | dcgan") and "copier" not in ranked_part
+    assert "| copier |" in unranked_part and "memorized" in unranked_part
+    rows = {r["model"]: r for r in csv.DictReader(info["csv"].open())}
+    assert (rows["cdcgan"]["rank"], rows["dcgan"]["rank"], rows["copier"]["rank"]) == ("1", "2", "")
+    assert rows["copier"]["status"] == "not rankable" and "memorized" in rows["copier"]["reasons"]
+
+
+def test_protocol_1_results_are_listed_apart_as_superseded(tmp_path):
+    import shutil
+
+    from medganbench.bench.result import validate_result, validate_superseded
+
+    v1 = Path(__file__).parents[1] / "leaderboard" / "submissions" / "dcgan-quick-seed0.json"
+    old = json.loads(v1.read_text())
+    assert old["protocol_version"] == "1.0" and validate_superseded(old) == []
+    assert any("superseded" in p for p in validate_result(old))  # never valid as a current result
+    sub = tmp_path / "submissions"
+    sub.mkdir()
+    shutil.copy(v1, sub / "old.json")
+    _write(sub, "new.json", make_result(model="cdcgan", fid=10.0))
+    info = build_leaderboard(tmp_path)
+    assert info["n_ranked"] == 1 and info["n_superseded"] == 1 and info["n_rejected"] == 0
+    md = info["markdown"].read_text()
+    current, superseded = md.split("## Superseded results (generation)")
+    assert "old.json" not in current and "| 1.0 | generation | dcgan" in superseded
+    tampered = dict(old, eval_spec_hash="0" * 64)  # a superseded file is still checked against its own schema
+    (sub / "old.json").write_text(json.dumps(tampered))
+    assert "old.json" in build_leaderboard(tmp_path)["rejected"]
+
+
+def test_a_summary_edited_after_evaluation_is_invalid(tmp_path):
+    from medganbench.bench.result import validate_result
+
+    r = make_result(model="copier", fid=0.5, memorized=True)
+    assert r["summary"]["rankable"] is False and validate_result(r) == []
+    r["summary"].update(rankable=True, reasons=[])
+    assert any("summary.rankable" in p for p in validate_result(r))
 
 
 def test_build_lists_rejected_submissions_with_their_problems(tmp_path):

@@ -85,3 +85,89 @@ def test_bench_with_an_unknown_model_leaves_no_empty_folder(tmp_path, capsys):
     assert main(["bench", "--model", "dcgam", "--out", str(out)]) == 2
     assert "dcgan" in capsys.readouterr().err  # "Did you mean 'dcgan'?"
     assert not (tmp_path / "new").exists()
+
+
+# --- training runs (the Trainer) --------------------------------------------------------------------
+
+TINY = {"base_filters": 8, "latent_dim": 8}
+
+
+@pytest.fixture(scope="module")
+def tiny_data():
+    import numpy as np
+
+    rng = np.random.default_rng(0)
+    return {"images": rng.integers(0, 256, (64, 28, 28, 1), dtype=np.uint8), "labels": (np.arange(64) % 2).reshape(64, 1)}
+
+
+def _cfg(out, **kw):
+    from medganbench.train import TrainConfig
+
+    base = dict(model="dcgan", steps=2, batch_size=16, out=str(out), log_every=1, sample_every=0,
+                checkpoint_every=2, progress=False, ema_decay=0.0)
+    return TrainConfig(**{**base, **kw})
+
+
+@pytest.mark.parametrize("flag, value", [("--checkpoint-every", "-5"), ("--sample-every", "-1"), ("--steps", "0")])
+def test_bad_train_options_fail_before_any_work(tmp_path, capsys, flag, value):
+    from medganbench.cli import main
+
+    out = tmp_path / "new" / "run"
+    assert main(["train", flag, value, "--out", str(out)]) == 2
+    err = capsys.readouterr().err.strip()
+    assert err.count("\n") == 0 and flag in err and value in err
+    assert not (tmp_path / "new").exists()  # no empty folder, no lock left behind
+
+
+def test_an_unwritable_out_fails_first_and_leaves_nothing(tmp_path, capsys):
+    from medganbench.cli import main
+
+    blocker = tmp_path / "afile"
+    blocker.write_text("x")
+    assert main(["train", "--out", str(blocker / "run")]) == 2
+    err = capsys.readouterr().err.strip()
+    assert err.count("\n") == 0 and str(blocker) in err and "is a file" in err
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["afile"]
+
+
+def test_a_second_training_on_the_same_out_is_refused(tmp_path):
+    from medganbench.runlock import RunLocked
+    from medganbench.train import run_training
+
+    run_dir = tmp_path / "run"
+    run_dir.mkdir()
+    (run_dir / "config.json").write_text("{}")  # the live run's files
+    proc = _holder_process(run_dir, tmp_path)  # a live run holds the folder
+    try:
+        for kw in ({}, {"overwrite": True}, {"resume": True}):
+            with pytest.raises(RunLocked, match=f"pid {proc.pid}"):
+                run_training(_cfg(run_dir, **kw), TINY)
+        assert (run_dir / "config.json").read_text() == "{}"  # --overwrite deleted nothing
+    finally:
+        proc.kill()
+        proc.wait()
+
+
+def test_a_run_killed_after_its_last_checkpoint_is_finished_by_resume(tmp_path, tiny_data, capsys):
+    from medganbench.cli import main
+    from medganbench.train import run_training
+
+    run_dir = tmp_path / "run"
+    run_training(_cfg(run_dir), TINY, dataset=tiny_data)
+    # The kill: after the final checkpoint, before generator.keras and run.json were written.
+    (run_dir / "generator.keras").unlink()
+    (run_dir / "run.json").unlink()
+    assert list((run_dir / "checkpoints").iterdir())
+    samples = tmp_path / "s.npz"
+    assert main(["sample", "--run", str(run_dir), "--n", "4", "--out", str(samples)]) == 2
+    assert "--resume" in capsys.readouterr().err
+    result = run_training(_cfg(run_dir, resume=True), TINY, dataset=tiny_data)  # must finish it, not return early
+    assert (result / "run.json").is_file() and (result / "generator.keras").is_file()
+    assert main(["sample", "--run", str(run_dir), "--n", "4", "--out", str(samples)]) == 0  # no loop back to --resume
+    assert samples.is_file()
+    # Only the generator lost (run.json kept): the same advice, and it works too.
+    (run_dir / "generator.keras").unlink()
+    assert main(["sample", "--run", str(run_dir), "--n", "4", "--out", str(samples)]) == 2
+    assert "--resume" in capsys.readouterr().err
+    run_training(_cfg(run_dir, resume=True), TINY, dataset=tiny_data)
+    assert (run_dir / "generator.keras").is_file()

@@ -23,12 +23,14 @@ TINY = {"base_filters": 8, "latent_dim": 8}
 
 
 @pytest.fixture(scope="module")
-def real_subset(medmnist_root):
-    """256 real PneumoniaMNIST training images (uint8 (N,28,28,1)) with labels (N,1)."""
-    from medganbench.data import load_dataset
+def train_subset():
+    """256 procedural phantoms (uint8 (N,28,28,1), two classes, labels (N,1)): what the Trainer's
+    bookkeeping (artefacts, resume, crash safety, seeds) is tested on, instantly and without a download.
+    Learning on real X-rays is tested by the quality floor below."""
+    from medganbench.data.phantoms import load_phantoms
 
-    ds = load_dataset("pneumoniamnist", split="train")
-    return {"images": ds.images[:256], "labels": ds.labels[:256]}
+    ds = load_phantoms("train", n=256)
+    return {"images": ds.images, "labels": ds.labels}
 
 
 def _cfg(tmp_path, name, **kw):
@@ -43,8 +45,8 @@ def _log(run_dir):
         return list(csv.DictReader(fh))
 
 
-def test_short_run_writes_every_artefact(tmp_path, real_subset):
-    run = run_training(_cfg(tmp_path, "a", model="cdcgan"), TINY, dataset=real_subset)
+def test_short_run_writes_every_artefact(tmp_path, train_subset):
+    run = run_training(_cfg(tmp_path, "a", model="cdcgan"), TINY, dataset=train_subset)
     for name in ("config.json", "model.json", "run.json", "log.csv", "losses.png", "generator.keras"):
         assert (run / name).is_file(), name
     assert sorted(p.name for p in (run / "grids").glob("*.png")) == \
@@ -60,25 +62,25 @@ def test_short_run_writes_every_artefact(tmp_path, real_subset):
     info = json.loads((run / "run.json").read_text())
     assert info["conditional"] and info["num_classes"] == 2 and info["step"] == 6
     assert info["class_counts"] == {str(k): int(v) for k, v in
-                                    zip(*np.unique(real_subset["labels"], return_counts=True))}
+                                    zip(*np.unique(train_subset["labels"], return_counts=True))}
     # keep_checkpoints: a longer run keeps only the last k
-    run2 = run_training(_cfg(tmp_path, "b", steps=12, keep_checkpoints=2), TINY, dataset=real_subset)
+    run2 = run_training(_cfg(tmp_path, "b", steps=12, keep_checkpoints=2), TINY, dataset=train_subset)
     assert [s for s, _ in list_checkpoints(run2)] == [9, 12]
 
 
-def test_existing_run_folder_is_not_overwritten_silently(tmp_path, real_subset):
+def test_existing_run_folder_is_not_overwritten_silently(tmp_path, train_subset):
     cfg = _cfg(tmp_path, "x", steps=2)
-    run_training(cfg, TINY, dataset=real_subset)
+    run_training(cfg, TINY, dataset=train_subset)
     with pytest.raises(MedGanBenchError, match="already exists"):
-        run_training(cfg, TINY, dataset=real_subset)
+        run_training(cfg, TINY, dataset=train_subset)
     with pytest.raises(ConfigError, match="latent_dim"):
-        run_training(_cfg(tmp_path, "x", steps=4, resume=True), {"latent_dim": 9}, dataset=real_subset)
+        run_training(_cfg(tmp_path, "x", steps=4, resume=True), {"latent_dim": 9}, dataset=train_subset)
 
 
-def test_resume_equals_uninterrupted_run(tmp_path, real_subset):
-    full = run_training(_cfg(tmp_path, "full"), TINY, dataset=real_subset)
-    run_training(_cfg(tmp_path, "split", steps=3), TINY, dataset=real_subset)
-    resumed = run_training(_cfg(tmp_path, "split", resume=True), TINY, dataset=real_subset)
+def test_resume_equals_uninterrupted_run(tmp_path, train_subset):
+    full = run_training(_cfg(tmp_path, "full"), TINY, dataset=train_subset)
+    run_training(_cfg(tmp_path, "split", steps=3), TINY, dataset=train_subset)
+    resumed = run_training(_cfg(tmp_path, "split", resume=True), TINY, dataset=train_subset)
     a, b = _log(full), _log(resumed)
     assert [r["step"] for r in b] == [r["step"] for r in a]
     for ra, rb in zip(a, b):
@@ -90,11 +92,11 @@ def test_resume_equals_uninterrupted_run(tmp_path, real_subset):
             np.testing.assert_array_equal(x[k], y[k], err_msg=k)
 
 
-def test_half_written_checkpoint_never_replaces_a_good_one(tmp_path, real_subset, monkeypatch):
-    import medganbench.train as train_mod
+def test_half_written_checkpoint_never_replaces_a_good_one(tmp_path, train_subset, monkeypatch):
+    import medganbench.checkpoint as checkpoint_mod
     from medganbench.io import sha256_file
 
-    run = run_training(_cfg(tmp_path, "crash", steps=3), TINY, dataset=real_subset)
+    run = run_training(_cfg(tmp_path, "crash", steps=3), TINY, dataset=train_subset)
     (step, good), = list_checkpoints(run)[-1:]
     digest = sha256_file(good)
 
@@ -104,54 +106,58 @@ def test_half_written_checkpoint_never_replaces_a_good_one(tmp_path, real_subset
         real_savez(fh, **dict(list(arrays.items())[:2]))
         raise KeyboardInterrupt("power cut during save")
 
-    monkeypatch.setattr(train_mod.np, "savez", crashing_savez)
+    monkeypatch.setattr(checkpoint_mod.np, "savez", crashing_savez)
     with pytest.raises(KeyboardInterrupt):
-        run_training(_cfg(tmp_path, "crash", steps=6, checkpoint_every=1, resume=True), TINY, dataset=real_subset)
+        run_training(_cfg(tmp_path, "crash", steps=6, checkpoint_every=1, resume=True), TINY, dataset=train_subset)
     monkeypatch.undo()
     assert [s for s, _ in list_checkpoints(run)] == [3] and sha256_file(good) == digest
     assert not [p for p in (run / "checkpoints").iterdir() if p.name.startswith(".")], "temp file left behind"
     # a damaged checkpoint file (e.g. copied half) is skipped with a message, not trusted
     (run / "checkpoints" / "step_000005.npz").write_bytes(good.read_bytes()[:1000])
-    resumed = run_training(_cfg(tmp_path, "crash", resume=True), TINY, dataset=real_subset)
+    resumed = run_training(_cfg(tmp_path, "crash", resume=True), TINY, dataset=train_subset)
     assert json.loads((resumed / "run.json").read_text())["step"] == 6
 
 
-def test_ctrl_c_saves_a_checkpoint_and_resume_finishes(tmp_path, real_subset, monkeypatch, capsys):
-    real_save_grid = Trainer.save_grid
+def test_ctrl_c_saves_a_checkpoint_and_resume_finishes(tmp_path, train_subset, monkeypatch, capsys):
+    from medganbench.callbacks import SampleGrids
 
-    def ctrl_c_at_step_4(self, step):  # the user presses Ctrl-C while step 4's grid is drawn
+    real_save = SampleGrids.save
+
+    def ctrl_c_at_step_4(self, trainer, step):  # the user presses Ctrl-C while step 4's grid is drawn
         if step == 4:
             raise KeyboardInterrupt
-        return real_save_grid(self, step)
+        return real_save(self, trainer, step)
 
-    monkeypatch.setattr(Trainer, "save_grid", ctrl_c_at_step_4)
+    monkeypatch.setattr(SampleGrids, "save", ctrl_c_at_step_4)
     kw = {"sample_every": 1, "checkpoint_every": 100}
-    run = run_training(_cfg(tmp_path, "ctrlc", **kw), TINY, dataset=real_subset)  # returns, no traceback
+    result = run_training(_cfg(tmp_path, "ctrlc", **kw), TINY, dataset=train_subset)  # returns, no traceback
     monkeypatch.undo()
+    assert result.interrupted and result.trainer.interrupted
+    run = result.run_dir
     assert "interrupted at step 4" in capsys.readouterr().err
     assert [s for s, _ in list_checkpoints(run)] == [4]
     assert not (run / "generator.keras").exists(), "an interrupted run must not look finished"
-    resumed = run_training(_cfg(tmp_path, "ctrlc", resume=True, **kw), TINY, dataset=real_subset)
+    resumed = run_training(_cfg(tmp_path, "ctrlc", resume=True, **kw), TINY, dataset=train_subset)
     assert json.loads((resumed / "run.json").read_text())["step"] == 6
     assert [int(r["step"]) for r in _log(resumed)] == [1, 2, 3, 4, 5, 6]
 
 
-def test_same_seed_same_losses_other_seed_other_losses(tmp_path, real_subset):
+def test_same_seed_same_losses_other_seed_other_losses(tmp_path, train_subset):
     kw = dict(steps=3, sample_every=0, checkpoint_every=0)
-    a = _log(run_training(_cfg(tmp_path, "s0a", **kw), TINY, dataset=real_subset))
-    b = _log(run_training(_cfg(tmp_path, "s0b", **kw), TINY, dataset=real_subset))
-    c = _log(run_training(_cfg(tmp_path, "s1", seed=1, **kw), TINY, dataset=real_subset))
+    a = _log(run_training(_cfg(tmp_path, "s0a", **kw), TINY, dataset=train_subset))
+    b = _log(run_training(_cfg(tmp_path, "s0b", **kw), TINY, dataset=train_subset))
+    c = _log(run_training(_cfg(tmp_path, "s1", seed=1, **kw), TINY, dataset=train_subset))
     key = "discriminator_loss"
     assert [r[key] for r in a] == [r[key] for r in b]
     assert [r[key] for r in a] != [r[key] for r in c]
 
 
-def test_steps_per_call_and_trainer_on_arrays(tmp_path, real_subset):
+def test_steps_per_call_and_trainer_on_arrays(tmp_path, train_subset):
     from medganbench.models import build
 
     model = build("wgan-gp", (28, 28, 1), **TINY, n_critic=2)
     cfg = _cfg(tmp_path, "spc", steps=5, steps_per_call=2, ema_decay=0.0, checkpoint_every=0, sample_every=0)
-    trainer = Trainer(model, {"images": real_subset["images"]}, cfg, tmp_path / "spc").fit()
+    trainer = Trainer(model, {"images": train_subset["images"]}, cfg, tmp_path / "spc").fit()
     assert int(trainer.step.numpy()) == 5
     assert [int(r["step"]) for r in _log(tmp_path / "spc")] == [2, 4, 5]
     assert "gradient_penalty" in _log(tmp_path / "spc")[0]
@@ -185,7 +191,7 @@ def test_quality_floor_default_dcgan_on_real_pneumoniamnist(tmp_path, medmnist_r
     """Default DCGAN config, 400 steps of batch 64 (a fifth of the default 2000-step budget):
     sample mean/std of pixel intensities within 10% of the real training set, D not collapsed."""
     from medganbench.data import load_dataset
-    from medganbench.sample import generate_samples
+    from medganbench.samples import generate_samples
 
     cfg = TrainConfig(steps=400, out=str(tmp_path / "q"), progress=False, sample_every=0, checkpoint_every=0)
     run = run_training(cfg)

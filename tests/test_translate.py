@@ -233,7 +233,8 @@ def test_short_pix2pix_training_lowers_l1_on_real_xrays(tmp_path, medmnist_root)
 def test_cyclegan_trains_and_evaluates_unpaired(tmp_path, medmnist_root, monkeypatch):
     from medganbench.bench.result import validate_result
     from medganbench.classifier import ClassifierRecipe
-    from medganbench.translate.run import TranslateConfig, evaluate_translation, train_translation
+    from medganbench.translate.evaluate import evaluate_translation
+    from medganbench.translate.run import TranslateConfig, train_translation
 
     cfg = TranslateConfig(task="pneumonia-to-normal", steps=3, batch_size=4, log_every=3, train_limit=32)
     train_translation(cfg, tmp_path / "cg", data_root=medmnist_root, model_config={"base_filters": 8,
@@ -292,7 +293,7 @@ def test_cli_train_resume_and_eval_on_mr(tmp_path, cli, dicom_root):
     shutil.copy(Path(__file__).resolve().parents[1] / "leaderboard" / "submissions" / "dcgan-quick-seed0.json", subs)
     built = build_leaderboard(tmp_path / "lb")
     md = built["markdown"].read_text()
-    assert built["n_ranked"] == 1 and built["n_rejected"] == 0
+    assert built["n_ranked"] == 0 and built["n_superseded"] == 1 and built["n_rejected"] == 0  # dcgan: protocol 1.0
     assert "## Image-to-image translation" in md and "[dn.json](submissions/dn.json)" in md and "dcgan-quick-seed0.json" in md
     bad = cli("translate", "train", "--task", "denoise-mr", "--model", "cyclegan", "--out", str(tmp_path / "x"))
     assert bad.returncode == 2 and "paired" in bad.stderr

@@ -95,21 +95,21 @@ def _recompute_cached(images, spec: dict, digest: str) -> tuple[dict, str | None
 def _recompute_groups(images, spec: dict) -> tuple[dict, str | None]:
     """{group: recomputed metric group} under ``spec``, or ({}, why this machine cannot reproduce the spec)."""
     from medganbench.bench.budgets import get_budget
-    from medganbench.bench.protocol import _domain_group, _fidelity_settings, _memorization_group
+    from medganbench.bench.groups import domain_group, fidelity_settings, memorization_group
 
     budget = get_budget((spec.get("augmentation") or {}).get("budget", "quick"))
-    if _fidelity_settings(budget) != spec.get("fidelity"):
-        return {}, (f"fidelity settings {_fidelity_settings(budget)} of budget {budget.name!r} differ from the "
+    if fidelity_settings(budget) != spec.get("fidelity"):
+        return {}, (f"fidelity settings {fidelity_settings(budget)} of budget {budget.name!r} differ from the "
                     f"spec's {spec.get('fidelity')}; was the result made with another medganbench version?")
     seed = int((spec.get("seeds") or {}).get("eval", 0))
-    extractor, features, domain = _domain_group(images, spec["dataset"], int(spec["size"]), seed, budget,
+    extractor, features, domain = domain_group(images, spec["dataset"], int(spec["size"]), seed, budget,
                                                 progress=False)
     theirs = (spec.get("extractors") or {}).get("domain") or {}
     if extractor.spec != theirs:
         diff = sorted(k for k in set(extractor.spec) | set(theirs) if extractor.spec.get(k) != theirs.get(k))
         return {}, (f"this machine's domain extractor differs from the result's (in: {', '.join(diff)}); the "
                     "metrics cannot be checked here (retrained weights differ across machines).")
-    memorization, _ = _memorization_group(images, features, extractor, spec["dataset"], int(spec["size"]), None)
+    memorization, _ = memorization_group(images, features, extractor, spec["dataset"], int(spec["size"]), None)
     return {"domain": domain, "memorization": memorization}, None
 
 

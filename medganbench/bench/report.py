@@ -82,6 +82,18 @@ def render_report(result: dict) -> str:
     lines.append(f"- hardware: {hw.get('processor')} × {hw.get('cpu_count')} cores, accelerator "
                  f"{hw.get('accelerator') or 'none'}")
     lines.append("")
+    summary = result.get("summary")
+    if summary:
+        ci = ""
+        if summary.get("score_ci_low") is not None and summary.get("score_ci_high") is not None:
+            ci = f" [{_fmt(summary['score_ci_low'])}, {_fmt(summary['score_ci_high'])}]"
+        lines += ["## Summary", "",
+                  (f"- score `{summary['score_name']}` = {_fmt(summary.get('score'))}{ci} "
+                   f"({'lower' if summary.get('lower_is_better') else 'higher'} is better)"),
+                  f"- rankable: **{'yes' if summary.get('rankable') else 'no'}**"]
+        lines += [f"  - not ranked because {r}" for r in summary.get("reasons") or []]
+        lines += [f"- warning: {w}" for w in summary.get("warnings") or []]
+        lines.append("")
     gen = result["metrics"].get("generation")
     if gen:
         def v(group, key):
@@ -97,8 +109,11 @@ def render_report(result: dict) -> str:
                   f"| Inception FID | {_fmt(v('inception', 'fid'))} |",
                   (f"| near-copy fraction | {_fmt(v('memorization', 'near_copy_fraction'))} "
                   f"(memorized: {_fmt(v('memorization', 'memorized'))}) |"),
-                  (f"| augmentation AUC gain ({_fmt(v('augmentation', 'headline_regime'))}) | "
-                  f"{_fmt(v('augmentation', 'auc_gain_mean'))} ± {_fmt(v('augmentation', 'auc_gain_std'))} |"),
+                  (f"| augmentation AUC gain ({_fmt(v('augmentation', 'headline_regime'))}, generator trained on "
+                  f"the subset) [95% CI], p | {_fmt(v('augmentation', 'auc_gain_mean'))} "
+                  f"[{_fmt(v('augmentation', 'auc_gain_ci_low'))}, {_fmt(v('augmentation', 'auc_gain_ci_high'))}], "
+                  f"p={_fmt(v('augmentation', 'auc_gain_p_value'))} |"),
+                  f"| 100 % real ceiling (AUC) | {_fmt(v('augmentation', 'ceiling_auc_mean'))} |",
                   "", "Every value below; `–` = not computed (the reason is given).", ""]
     for groups in result["metrics"].values():
         for name, g in groups.items():

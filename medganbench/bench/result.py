@@ -2,7 +2,7 @@
 
 Layout (JSON Schema: ``medganbench/bench/schema.json``, draft 2020-12; field by field in docs/benchmark.md)::
 
-    protocol_version  "1.0"            # bumped whenever a number would change meaning
+    protocol_version  "2.0"            # bumped whenever a number would change meaning (1.0: superseded)
     task              "generation" | "translation"
     dataset           {name, size, split, num_classes, channels}
     model             {name, config, parameter_count{generator, discriminator, total}, conditional, source}
@@ -15,9 +15,13 @@ Layout (JSON Schema: ``medganbench/bench/schema.json``, draft 2020-12; field by 
     metrics           {"generation": {domain, inception, memorization, augmentation, ...}}
                       | {"translation": {...}}   # each group: {status ok|skipped, reason, extractor_id,
                                                  #              n_generated, n_reference, values{flat}}
+    summary           {score, score_name, lower_is_better, score_ci_low, score_ci_high, rankable, reasons,
+                       warnings}   # derived from metrics by summarize(); the leaderboard ranks by it
 
-Two results may be ranked together only when their ``eval_spec_hash`` is equal: same extractor
-weights, same preprocessing, same sample count, same reference split, same seeds.
+Every result is made by :func:`build_result` (generation and translation alike) and validated against
+the schema before it is written. Two results may be ranked together only when their ``eval_spec_hash``
+is equal (same extractor weights, preprocessing, sample count, reference split, seeds) and both are
+``summary.rankable``.
 
 Translation results (image-to-image models) use the same family with ``task: "translation"`` and a
 ``metrics.translation`` object of metric groups of the same form (``$defs/metric_group``);
@@ -26,29 +30,23 @@ everything else (data set, model, eval_spec and its hash, samples) is shared.
 
 from __future__ import annotations
 
-import datetime as _dt
 import hashlib
 import json
 import math
-import os
-import platform
-import shutil
-import subprocess
 from functools import lru_cache
-from importlib import metadata, resources
+from importlib import resources
 from pathlib import Path
 from typing import Any
 
+from medganbench.bench.provenance import hardware_info, now_iso, package_versions
 from medganbench.errors import MedGanBenchError
-from medganbench.io import atomic_write_text
+from medganbench.io import atomic_write_text, sha256_file
 
-PROTOCOL_VERSION = "1.0"
-SUPPORTED_PROTOCOL_VERSIONS = ("1.0",)
-
-#: Packages whose versions are recorded (read from installed metadata; nothing is imported).
-RECORDED_PACKAGES = ("medganbench", "numpy", "scipy", "tensorflow", "keras", "torch", "torchvision",
-                     "torch-fidelity", "scikit-learn", "jsonschema")
-
+PROTOCOL_VERSION = "2.0"
+SUPPORTED_PROTOCOL_VERSIONS = ("2.0",)
+#: Versions whose results are still read (validated against their own schema) but never ranked with current
+#: ones: the leaderboard lists them apart as superseded. 1.0 ranked by domain FID alone (docs/benchmark.md).
+SUPERSEDED_PROTOCOL_VERSIONS = ("1.0",)
 
 # --- building blocks ---------------------------------------------------------------------------
 
@@ -62,56 +60,6 @@ def spec_hash(eval_spec: dict) -> str:
     return hashlib.sha256(canonical_json(eval_spec).encode("ascii")).hexdigest()
 
 
-def package_versions() -> dict[str, str | None]:
-    """Installed versions of the packages that can change a number (from metadata, no imports)."""
-    out: dict[str, str | None] = {"python": platform.python_version()}
-    for name in RECORDED_PACKAGES:
-        try:
-            out[name] = metadata.version(name)
-        except metadata.PackageNotFoundError:
-            out[name] = None
-    if out.get("medganbench") is None:
-        from medganbench import __version__
-
-        out["medganbench"] = __version__
-    return out
-
-
-@lru_cache(maxsize=1)
-def _accelerator() -> str | None:
-    """The GPU name from ``nvidia-smi`` when there is one; TensorFlow is not imported for this."""
-    exe = shutil.which("nvidia-smi")
-    if not exe:
-        return None
-    try:
-        out = subprocess.run([exe, "--query-gpu=name", "--format=csv,noheader"], check=False, capture_output=True,
-                             text=True, timeout=10)
-    except (OSError, subprocess.SubprocessError):
-        return None
-    names = [line.strip() for line in out.stdout.splitlines() if line.strip()]
-    return ", ".join(names) or None
-
-
-def hardware_info() -> dict:
-    """Where the numbers were made: OS, CPU, core count, memory, accelerator."""
-    mem = None
-    try:
-        mem = round(os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") / 2**30, 1)
-    except (ValueError, OSError, AttributeError):
-        pass
-    try:
-        cpus = len(os.sched_getaffinity(0))
-    except AttributeError:
-        cpus = os.cpu_count()
-    return {"platform": platform.platform(), "machine": platform.machine(),
-            "processor": platform.processor() or platform.machine(), "cpu_count": cpus,
-            "memory_gib": mem, "accelerator": _accelerator()}
-
-
-def now_iso() -> str:
-    return _dt.datetime.now(_dt.timezone.utc).replace(microsecond=0).isoformat()
-
-
 def skipped(reason: str, **extra) -> dict:
     """A metric group that was not computed, with the reason (never a made-up number)."""
     return {"status": "skipped", "reason": reason, **extra}
@@ -122,6 +70,60 @@ def metric_group(values: dict, *, extractor_id: str | None = None, n_generated: 
     """A computed metric group: a flat dict of values plus what they were computed with."""
     return {"status": "ok", "extractor_id": extractor_id, "n_generated": n_generated,
             "n_reference": n_reference, "values": _plain(values), **extra}
+
+
+def samples_block(samples_path: str | Path, images, labelled: bool) -> dict:
+    """``result.json``'s ``samples``: the evaluated file's name and sha256, and its images' count and shape.
+
+    images: the file's ``uint8 (N, H, W[, C])`` images as evaluated.
+    """
+    return {"file": Path(samples_path).name, "sha256": sha256_file(samples_path), "count": len(images),
+            "shape": [int(s) for s in images.shape[1:]], "labelled": bool(labelled)}
+
+
+def build_result(*, task: str, dataset: dict, model: dict, training: dict | None, seeds: dict, samples: dict,
+                 eval_spec: dict, groups: dict, artifacts: dict | None = None,
+                 submission: dict | None = None) -> dict:
+    """The one way a ``result.json`` dict is made, for generation and translation alike; validated.
+
+    task: ``"generation"`` or ``"translation"``. dataset: ``{name, size, split, num_classes, channels}``.
+    model: ``{name, config, parameter_count, conditional, source}``. training: ``{steps, images_seen,
+    batch_size, wall_time_s, budget, run_dir}`` or None (samples made outside the kit). seeds: at least
+    ``{"eval": int}``. samples: :func:`samples_block` of the evaluated samples file. eval_spec: everything the numbers depend on
+    (its hash is computed here). groups: ``{name: metric_group(...) | skipped(...)}``.
+    Raises MedGanBenchError listing every problem when the result would not validate against the schema.
+    """
+    result = {
+        "protocol_version": PROTOCOL_VERSION, "task": task, "created": now_iso(),
+        "dataset": dataset, "model": model, "training": training, "hardware": hardware_info(),
+        "seeds": seeds, "packages": package_versions(),
+        "samples": samples, "eval_spec": eval_spec, "eval_spec_hash": spec_hash(_plain(eval_spec)),
+        "metrics": {task: groups}, "artifacts": dict(artifacts or {}),
+    }
+    if submission:
+        result["submission"] = submission
+    result["summary"] = summarize(task, groups)
+    result = _plain(result)
+    problems = validate_result(result)
+    if problems:
+        raise MedGanBenchError("the result does not follow the result.json schema (a bug in the code that "
+                               "built it):\n  " + "\n  ".join(problems))
+    return result
+
+
+def summarize(task: str, groups: dict) -> dict:
+    """The ``summary`` block (score, score_name, lower_is_better, rankable, reasons, ...) of a task's groups.
+
+    Generation: :func:`medganbench.bench.summary.summarize`; translation:
+    :func:`medganbench.bench.translation_summary.summarize_translation`.
+    """
+    if task == "translation":
+        from medganbench.bench.translation_summary import summarize_translation
+
+        return summarize_translation(_plain(groups))
+    from medganbench.bench.summary import summarize as summarize_generation
+
+    return summarize_generation(_plain(groups))
 
 
 def _plain(obj):
@@ -139,19 +141,21 @@ def _plain(obj):
 
 # --- schema validation and consistency ---------------------------------------------------------
 
-@lru_cache(maxsize=1)
-def load_schema() -> dict:
-    return json.loads(resources.files("medganbench.bench").joinpath("schema.json").read_text())
+@lru_cache(maxsize=4)
+def load_schema(version: str = PROTOCOL_VERSION) -> dict:
+    """The JSON Schema of a protocol version (``schema.json`` is the current one, ``schema-<v>.json`` older)."""
+    name = "schema.json" if version == PROTOCOL_VERSION else f"schema-{version}.json"
+    return json.loads(resources.files("medganbench.bench").joinpath(name).read_text())
 
 
 def _path(err) -> str:
     return "/".join(str(p) for p in err.absolute_path) or "(top level)"
 
 
-def _schema_problems(result: dict) -> list[str]:
+def _schema_problems(result: dict, version: str = PROTOCOL_VERSION) -> list[str]:
     import jsonschema
 
-    validator = jsonschema.Draft202012Validator(load_schema(),
+    validator = jsonschema.Draft202012Validator(load_schema(version),
                                                format_checker=jsonschema.Draft202012Validator.FORMAT_CHECKER)
     problems = []
     for err in sorted(validator.iter_errors(result), key=lambda e: (list(map(str, e.absolute_path)), e.message)):
@@ -170,10 +174,13 @@ def _get(d, *keys, default=None):
     return d
 
 
-def _consistency_problems(r: dict) -> list[str]:
+def _consistency_problems(r: dict, superseded_ok: bool = False) -> list[str]:
     p: list[str] = []
     version = r.get("protocol_version")
-    if isinstance(version, str) and version not in SUPPORTED_PROTOCOL_VERSIONS:
+    if isinstance(version, str) and version in SUPERSEDED_PROTOCOL_VERSIONS and not superseded_ok:
+        p.append(f"protocol_version {version!r} is superseded by {PROTOCOL_VERSION} (its ranking used domain FID "
+                 "alone); re-run the evaluation with this medganbench to rank it.")
+    elif isinstance(version, str) and version not in SUPPORTED_PROTOCOL_VERSIONS + SUPERSEDED_PROTOCOL_VERSIONS:
         p.append(f"protocol_version {version!r} is not supported by this medganbench "
                  f"(supported: {', '.join(SUPPORTED_PROTOCOL_VERSIONS)}); re-run the evaluation with this version.")
     spec = r.get("eval_spec")
@@ -236,6 +243,19 @@ def _consistency_problems(r: dict) -> list[str]:
                     p.append(f"{where}.values.{k}={v} is outside [0, 1].")
                 if k == "fid" and isinstance(v, (int, float)) and v < -1e-6:
                     p.append(f"{where}.values.fid={v} is negative.")
+    summary = r.get("summary")
+    if version in SUPPORTED_PROTOCOL_VERSIONS and isinstance(summary, dict) and task in blocks \
+            and isinstance(blocks.get(task), dict):
+        # the summary is derived from the metrics: a hand-edited score or verdict does not survive this
+        try:
+            expected = summarize(task, blocks[task])
+        except (TypeError, ValueError, KeyError, AttributeError) as exc:
+            p.append(f"summary cannot be recomputed from metrics.{task}: {type(exc).__name__}: {exc}")
+        else:
+            for key in ("score", "rankable", "score_name", "lower_is_better"):
+                if summary.get(key) != expected.get(key):
+                    p.append(f"summary.{key}={summary.get(key)!r} is not what metrics.{task} give "
+                             f"({expected.get(key)!r}); the summary was edited after evaluation.")
     return p
 
 
@@ -243,8 +263,8 @@ def _interval_and_count_problems(r: dict) -> list[str]:
     """Numbers that contradict each other: an estimate outside its own interval, counts that disagree.
 
     Every ``X_ci_low`` / ``X_ci_high`` pair must satisfy ``low <= X <= high`` (an edited FID of 0.01
-    with its interval [24, 27] is caught here, without the samples file), and every group's
-    ``n_generated`` must be the number of samples the result says it evaluated.
+    with its interval [24, 27] is caught here, without the samples file), and the ``n_generated`` of every
+    group computed on the samples file must be the number of samples the result says it evaluated.
     """
     p: list[str] = []
     n_samples = _get(r, "samples", "count")
@@ -257,7 +277,10 @@ def _interval_and_count_problems(r: dict) -> list[str]:
                 continue
             where = f"metrics.{kind}.{name}"
             ng = g.get("n_generated")
-            if kind == "generation" and isinstance(ng, int) and isinstance(n_samples, int) and ng != n_samples:
+            # Groups computed on the samples file itself (augmentation may train on images generated apart).
+            on_samples = name in ("domain", "inception", "memorization")
+            if kind == "generation" and on_samples and isinstance(ng, int) and isinstance(n_samples, int) \
+                    and ng != n_samples:
                 p.append(f"{where}.n_generated={ng} differs from samples.count={n_samples}.")
             values = g.get("values") if isinstance(g.get("values"), dict) else {}
             for key, low in values.items():
@@ -291,10 +314,27 @@ def identity_problems(model_name: str, submission: dict | None = None) -> list[s
 
 
 def validate_result(result: dict) -> list[str]:
-    """Every problem with a result: schema violations, then internal inconsistencies. [] means valid."""
+    """Every problem with a result: schema violations, then internal inconsistencies. [] means valid.
+
+    A result of a superseded protocol version (:data:`SUPERSEDED_PROTOCOL_VERSIONS`) gets one problem saying
+    so; :func:`validate_superseded` checks it against its own version's schema instead.
+    """
     if not isinstance(result, dict):
         return [f"a result must be a JSON object, got {type(result).__name__}"]
     return _schema_problems(result) + _consistency_problems(result) + _interval_and_count_problems(result)
+
+
+def is_superseded(result) -> bool:
+    """True for a result of a protocol version this kit still reads but no longer ranks (e.g. 1.0)."""
+    return isinstance(result, dict) and result.get("protocol_version") in SUPERSEDED_PROTOCOL_VERSIONS
+
+
+def validate_superseded(result: dict) -> list[str]:
+    """Every problem with a superseded-version result, judged by that version's own schema. [] means valid."""
+    version = result.get("protocol_version")
+    if version not in SUPERSEDED_PROTOCOL_VERSIONS:
+        return [f"protocol_version {version!r} is not a superseded version ({', '.join(SUPERSEDED_PROTOCOL_VERSIONS)})."]
+    return _schema_problems(result, version) + _consistency_problems(result, superseded_ok=True)
 
 
 # --- files -------------------------------------------------------------------------------------

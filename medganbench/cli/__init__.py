@@ -21,7 +21,7 @@ from medganbench import __version__
 from medganbench.errors import MedGanBenchError
 
 # Order = order in --help. A module that does not exist yet is skipped.
-COMMAND_MODULES = ("data", "train", "bench", "dicom", "translate", "leaderboard")
+COMMAND_MODULES = ("data", "train", "bench", "dicom", "translate", "leaderboard", "course")
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -26,21 +26,40 @@ def _summary(path) -> None:
         print(f"  near-copy fraction {mem['values'].get('near_copy_fraction')}")
     aug = r["metrics"]["generation"]["augmentation"]
     if aug["status"] == "ok":
-        print(f"  augmentation AUC gain {aug['values'].get('auc_gain_mean')} ± {aug['values'].get('auc_gain_std')}")
+        a = aug["values"]
+        print(f"  augmentation AUC gain {a.get('auc_gain_mean')} [95% CI {a.get('auc_gain_ci_low')}, "
+              f"{a.get('auc_gain_ci_high')}], p={a.get('auc_gain_p_value')} (generator trained on each subset)")
+    s = r.get("summary") or {}
+    print(f"  summary: {s.get('score_name')} = {s.get('score')} "
+          f"[{s.get('score_ci_low')}, {s.get('score_ci_high')}], rankable: {s.get('rankable')}")
+    for reason in s.get("reasons") or []:
+        print(f"    not rankable: {reason}")
+    for warning in s.get("warnings") or []:
+        print(f"    warning: {warning}")
+
+
+def _smoke_budget(cfg):
+    """The edge where ``MEDGANBENCH_SMOKE=1`` is read: the command then runs ``--budget smoke``."""
+    import dataclasses
+
+    from medganbench.runtime import is_smoke
+
+    return dataclasses.replace(cfg, budget="smoke") if is_smoke() else cfg
 
 
 def _bench(args: argparse.Namespace) -> int:
     from medganbench.bench.protocol import BenchConfig, run_benchmark
+    from medganbench.cli.train import model_overrides
 
-    cfg = dataclass_from_args(BenchConfig, args)
-    _summary(run_benchmark(cfg))
+    cfg = _smoke_budget(dataclass_from_args(BenchConfig, args))
+    _summary(run_benchmark(cfg, model_overrides(cfg.model, args.set)))
     return 0
 
 
 def _eval(args: argparse.Namespace) -> int:
     from medganbench.bench.protocol import EvalConfig, evaluate_samples
 
-    cfg = dataclass_from_args(EvalConfig, args)
+    cfg = _smoke_budget(dataclass_from_args(EvalConfig, args))
     if not cfg.samples:
         from medganbench.errors import ConfigError
 
@@ -61,6 +80,8 @@ def add_commands(sub) -> None:
                        description="Train a registered model under a budget, sample, evaluate every metric and "
                                    "write OUT/result.json, samples.npz, samples.png, memorization.png, report.md.")
     add_dataclass_arguments(b, BenchConfig, group_title="benchmark")
+    b.add_argument("--set", action="append", metavar="KEY=VALUE",
+                   help="model config override, repeatable (e.g. --set diffaugment=color,translation,cutout)")
     b.set_defaults(func=_bench)
     e = sub.add_parser("eval", help="evaluate a samples file made elsewhere (outside submissions)",
                        description="Evaluate a samples npz (uint8 'images', optional 'labels') and write "

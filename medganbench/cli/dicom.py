@@ -69,6 +69,16 @@ def _export(args) -> int:
     return 0
 
 
+def _fetch(args) -> int:
+    from medganbench.data.dicom_fetch import ALL_SERIES, COURSE_SERIES, fetch
+
+    series = ALL_SERIES if args.all else (tuple(args.series) if args.series else COURSE_SERIES)
+    counts = fetch(args.dest, base_url=args.base_url, series=series, progress=not args.quiet)
+    print(f"{args.dest}: {counts['downloaded']} file(s) downloaded, {counts['present']} already there, "
+          f"all sha256-checked; set MEDGANBENCH_DICOM={args.dest}")
+    return 0
+
+
 def add_commands(sub) -> None:
     from medganbench.data.dicom_prepare import PrepareConfig
 
@@ -82,6 +92,16 @@ def add_commands(sub) -> None:
     p.add_argument("--no-recursive", action="store_true", help="do not descend into sub-folders")
     p.add_argument("--color", choices=["convert", "skip"], default="convert", help="colour images: keep or skip")
     p.set_defaults(func=_scan)
+
+    p = dsub.add_parser("fetch", help="download the course DICOM series, each file checked against its sha256")
+    p.add_argument("--dest", required=True, help="folder to fill (created; files already there are checked)")
+    p.add_argument("--base-url", default=None,
+                   help="a mirror serving MANIFEST.csv's relative paths (URL/ct_dcmqa_ge_head/01.dcm)")
+    p.add_argument("--series", nargs="+", default=None, metavar="NAME",
+                   help="series folders to fetch (default: ct_dcmqa_ge_head mr_datalad_t1w_deflated)")
+    p.add_argument("--all", action="store_true", help="every file of the course data, the tests' too")
+    p.add_argument("--quiet", action="store_true", help="no progress bar")
+    p.set_defaults(func=_fetch)
 
     p = dsub.add_parser("prepare", help="DICOM series -> MedMNIST-layout npz + JSON card (split by patient)")
     p.add_argument("paths", nargs="+", metavar="DIR", help="folders or files (searched recursively)")

@@ -31,7 +31,8 @@ def _build(args: argparse.Namespace) -> int:
     from medganbench.leaderboard import build_leaderboard
 
     info = build_leaderboard(args.root)
-    print(f"{info['n_ranked']} results ranked, {info['n_rejected']} rejected")
+    print(f"{info['n_ranked']} results ranked, {info['n_unranked']} not rankable (listed with their reasons), "
+          f"{info['n_superseded']} superseded, {info['n_rejected']} rejected")
     for key in ("markdown", "csv", "plot"):
         print(f"wrote {info[key]}")
     for name, problems in info["rejected"].items():

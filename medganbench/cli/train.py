@@ -15,32 +15,35 @@ def _parse_set(items) -> dict:
     return out
 
 
+def model_overrides(model: str, items) -> dict:
+    """``--set KEY=VALUE`` items -> model config overrides, validated and coerced to the fields' types now,
+    so a typo fails before any data loads (shared by ``train`` and ``bench``)."""
+    overrides = _parse_set(items)
+    if overrides:
+        from medganbench.config import from_dict, to_dict
+        from medganbench.models import make_config, model_class
+
+        make_config(model, **overrides)
+        known = to_dict(from_dict(model_class(model).config_class, overrides))
+        overrides = {k: known[k] for k in overrides}
+    return overrides
+
+
 def _train(args) -> int:
     from medganbench.config import dataclass_from_args
     from medganbench.train import TrainConfig, run_training
 
     config = dataclass_from_args(TrainConfig, args)
-    overrides = _parse_set(args.set)
-    if overrides:  # validate/coerce now so a typo fails before the data loads
-        from medganbench.models import make_config
-
-        make_config(config.model, **overrides)
-        from medganbench.config import from_dict, to_dict
-        from medganbench.models import model_class
-
-        known = to_dict(from_dict(model_class(config.model).config_class, overrides))
-        overrides = {k: known[k] for k in overrides}
-    run_dir = run_training(config, overrides)
-    trainer = getattr(run_training, "last_trainer", None)
-    if trainer is not None and trainer.interrupted:
+    overrides = model_overrides(config.model, args.set)
+    result = run_training(config, overrides)
+    if result.interrupted:
         return 130
-    print(f"run folder: {run_dir}")
+    print(f"run folder: {result.run_dir}")
     return 0
 
 
 def _sample(args) -> int:
-    from medganbench.sample import generate_samples, parse_labels
-    from medganbench.samples import save_samples
+    from medganbench.samples import generate_samples, parse_labels, save_samples
 
     images, labels = generate_samples(args.run, args.n, labels=parse_labels(args.labels), seed=args.seed,
                                       batch_size=args.batch_size, ema=not args.raw)

@@ -30,6 +30,8 @@ from typing import Any, ClassVar
 
 import numpy as np
 
+from medganbench.seeding import seeded
+
 
 @dataclasses.dataclass
 class GANConfig:
@@ -48,6 +50,17 @@ class GANConfig:
         check_config_values(self)
 
 
+def grouped_parameter_count(counts: dict) -> dict:
+    """Per-network counts -> ``{"generator", "discriminator", "total"}`` (result.json's block): networks named
+    ``generator*``/``discriminator*`` are summed (CycleGAN has two of each); None where a model has none."""
+    def part(prefix):
+        found = [int(v) for k, v in counts.items() if k.startswith(prefix)]
+        return sum(found) if found else None
+
+    g, d = part("generator"), part("discriminator")
+    return {"generator": g, "discriminator": d, "total": None if g is None or d is None else g + d}
+
+
 class GANModel:
     """Base class: see the module docstring for the contract."""
 
@@ -56,7 +69,6 @@ class GANModel:
     ema_networks: tuple[str, ...] = ("generator",)
 
     def __init__(self, image_shape, num_classes: int = 0, config=None):
-        import keras
         import tensorflow as tf
 
         self.image_shape = tuple(int(s) for s in image_shape)
@@ -64,9 +76,9 @@ class GANModel:
             raise ValueError(f"image_shape must be (H, W, C), got {image_shape}")
         self.num_classes = int(num_classes)
         self.config = config if config is not None else self.config_class()
-        # Seed Keras initialisers so the same seed gives the same starting weights.
-        keras.utils.set_random_seed(int(self.config.seed))
-        self.networks: dict[str, Any] = self.build_networks()
+        # The seed goes to the initialisers (same seed, same starting weights), not to the global RNGs.
+        with seeded(int(self.config.seed)):
+            self.networks: dict[str, Any] = self.build_networks()
         self.optimizers: dict[str, Any] = self.build_optimizers()
         # Created inside the caller's strategy scope (if any) so each replica gets its own stream.
         self.rng = tf.random.Generator.from_seed(int(self.config.seed) + 1)
@@ -113,9 +125,11 @@ class GANModel:
     def discriminator(self):
         return self.networks["discriminator"]
 
-    def parameter_counts(self) -> dict[str, int]:
-        """Trainable + non-trainable parameters per network, e.g. ``{"generator": 1_000_000, ...}``."""
-        return {name: int(sum(int(np.prod(w.shape)) for w in net.weights))
+    def parameter_counts(self, trainable_only: bool = False) -> dict[str, int]:
+        """Parameters per network, e.g. ``{"generator": 1_000_000, ...}`` (all weights, or trainable ones);
+        :func:`grouped_parameter_count` turns it into result.json's ``{generator, discriminator, total}``."""
+        return {name: int(sum(int(np.prod(w.shape)) for w in (net.trainable_weights if trainable_only
+                                                             else net.weights)))
                 for name, net in self.networks.items()}
 
     def config_dict(self) -> dict:

@@ -3,8 +3,8 @@
 They are trained by the same :class:`~medganbench.train.Trainer` as every other model (compiled
 steps, atomic checkpoints, exact resume, logs, grids). Batches are ``{"inputs", "targets"}``
 (``float32 [-1, 1]`` NHWC). Grids show input | output | target side by side (CycleGAN: input |
-translation | cycle reconstruction). Set ``model.grid_source`` (``{"inputs": uint8/float, "targets": ...}``)
-before building the Trainer so the grids use real validation images.
+translation | cycle reconstruction); ``model.grid_inputs(n, seed, inputs=val_x, targets=val_y)`` gives
+the Trainer (``Trainer(..., grid_inputs=...)``) real validation images to show.
 """
 
 from __future__ import annotations
@@ -25,7 +25,6 @@ class TranslationModel(GANModel):
     paired: bool = True
     ema_networks: tuple[str, ...] = ()  # evaluated on the trained weights themselves
     forward: str = "generator"
-    grid_source: dict | None = None
 
     def check_batch(self, batch: dict) -> None:
         """Translation models train on ``{"inputs", "targets"}``; a generation batch gets a clear error."""
@@ -47,15 +46,15 @@ class TranslationModel(GANModel):
         """Cycle reconstruction (unpaired models); paired models have none."""
         raise NotImplementedError(f"{type(self).__name__} has no backward generator")
 
-    def grid_inputs(self, n: int, seed: int) -> dict:
-        src = self.grid_source
-        if src is None:  # no data given: a fixed random batch still shows what the network does
+    def grid_inputs(self, n: int, seed: int, inputs=None, targets=None) -> dict:
+        """The grid's fixed cases: the first ``n`` of ``inputs``/``targets`` (uint8 or float ``[-1, 1]``
+        NHWC); without images, a seeded random batch (it still shows what the network does)."""
+        if inputs is None:
             rng = np.random.default_rng(seed)
             x = rng.uniform(-1, 1, (n,) + self.image_shape).astype(np.float32)
             return {"inputs": x, "targets": None}
-        x = _as_model_float(src["inputs"])[:n]
-        t = src.get("targets")
-        return {"inputs": x, "targets": None if t is None else _as_model_float(t)[:n]}
+        x = _as_model_float(inputs)[:n]
+        return {"inputs": x, "targets": None if targets is None else _as_model_float(targets)[:n]}
 
     def grid_images(self, inputs: dict, networks: dict | None = None):
         """``float32 (N, H, 3W, C)``: input | output | target (unpaired: cycle reconstruction)."""
@@ -73,30 +72,8 @@ class TranslationModel(GANModel):
                               "targets": None if targets is None else _as_model_float(targets)[:max_rows]})
         return to_uint8(np.concatenate(list(g), axis=0))
 
-    def parameter_count(self) -> dict[str, int]:
-        """Trainable parameters: ``{"generator", "discriminator", "total"}`` (summed over both of CycleGAN's)."""
-        def count(names):
-            return int(sum(int(np.prod(v.shape)) for n in names for v in self.networks[n].trainable_weights))
-
-        g = count([n for n in self.networks if n.startswith("generator")])
-        d = count([n for n in self.networks if n.startswith("discriminator")])
-        return {"generator": g, "discriminator": d, "total": g + d}
-
     def restore_weights(self, run_dir: str | Path) -> int:
         """Load the networks from the newest Trainer checkpoint in ``run_dir``; returns its step."""
-        from medganbench.errors import MedGanBenchError
-        from medganbench.train import list_checkpoints
+        from medganbench import checkpoint
 
-        found = list_checkpoints(run_dir)
-        if not found:
-            raise MedGanBenchError(f"No checkpoint in {run_dir}/checkpoints; train it with `medganbench translate train`.")
-        step, path = found[-1]
-        with np.load(path) as npz:
-            for name, net in self.networks.items():
-                keys = sorted(k for k in npz.files if k.rsplit("/", 1)[0] == f"net/{name}")
-                if len(keys) != len(net.weights):
-                    raise MedGanBenchError(f"{path}: net/{name} holds {len(keys)} arrays, the model has "
-                                           f"{len(net.weights)}; the checkpoint belongs to another config.")
-                for key, w in zip(keys, net.weights):
-                    w.assign(npz[key])
-        return step
+        return checkpoint.load_networks(run_dir, self.networks)

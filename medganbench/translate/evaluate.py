@@ -25,6 +25,8 @@ import numpy as np
 
 from medganbench.errors import MedGanBenchError
 from medganbench.io import save_figure
+from medganbench.models.base import grouped_parameter_count
+from medganbench.runfolder import RunFolder
 
 PIXEL_EXTRACTOR = {"id": "pixel-psnr-ssim-mae/v1", "weights_sha256": None}
 
@@ -63,15 +65,12 @@ def evaluate_translation(run_dirs, out: str | Path, *, dicom=None, data_root=Non
     """
     from medganbench.bench.result import (
         PROTOCOL_VERSION,
-        hardware_info,
+        build_result,
         metric_group,
-        now_iso,
-        package_versions,
+        samples_block,
         skipped,
-        spec_hash,
         write_result,
     )
-    from medganbench.io import sha256_file
     from medganbench.samples import save_samples
     from medganbench.translate import metrics as M
     from medganbench.translate.tasks import build_pairs, get_task
@@ -133,37 +132,26 @@ def evaluate_translation(run_dirs, out: str | Path, *, dicom=None, data_root=Non
                  "reference_split": "test", "sample_count": len(test),
                  "extractors": extractors, "preprocessing": preprocessing,
                  "seeds": {"test_noise": "fixed", "train": [c.seed for _, c, _, _ in runs]}}
-    result = {
-        "protocol_version": PROTOCOL_VERSION, "task": "translation", "created": now_iso(),
-        "dataset": {"name": _dataset_name(cfg.task), "size": int(cfg.size), "split": "train", "num_classes": None,
-                    "channels": 1},
-        "model": {"name": cfg.model, "config": {**json.loads(_read(runs[0][0] / "model.json")),
-                                                 "translation_task": cfg.task},
-                  "parameter_count": model0.parameter_count(), "conditional": False, "source": "medganbench"},
-        "training": {"steps": int(states[0]["step"]), "images_seen": int(states[0]["step"]) * int(states[0]["batch_size"]),
-                     "batch_size": int(states[0]["batch_size"]), "wall_time_s": float(states[0]["wall_time_s"]),
-                     "budget": None, "run_dir": str(runs[0][0])},
-        "hardware": hardware_info(), "seeds": {"eval": 0, "train": [c.seed for _, c, _, _ in runs]},
-        "packages": package_versions(),
-        "samples": {"file": samples_path.name, "sha256": sha256_file(samples_path), "count": len(test),
-                    "shape": [int(s) for s in out_u8[0].shape[1:]], "labelled": False},
-        "eval_spec": eval_spec, "eval_spec_hash": spec_hash(eval_spec),
-        "metrics": {"translation": groups},
-        "artifacts": {"montage": "montage.png" if write_figures else None, "outputs": samples_path.name},
-        "translation": {"task": cfg.task, "paired": task.paired, "per_seed": per_seed_rows},
-    }
-    result.pop("translation")  # per-seed rows go to their own file: the schema keeps result.json lean
+    result = build_result(
+        task="translation",
+        dataset={"name": _dataset_name(cfg.task), "size": int(cfg.size), "split": "train", "num_classes": None,
+                 "channels": 1},
+        model={"name": cfg.model, "config": {**RunFolder(runs[0][0]).model_config_dict(), "translation_task": cfg.task},
+               "parameter_count": grouped_parameter_count(model0.parameter_counts(trainable_only=True)),
+               "conditional": False, "source": "medganbench"},
+        training={"steps": int(states[0]["step"]),
+                  "images_seen": int(states[0]["step"]) * int(states[0]["batch_size"]),
+                  "batch_size": int(states[0]["batch_size"]), "wall_time_s": float(states[0]["wall_time_s"]),
+                  "budget": None, "run_dir": str(runs[0][0])},
+        seeds={"eval": 0, "train": [c.seed for _, c, _, _ in runs]},
+        samples=samples_block(samples_path, out_u8[0], False), eval_spec=eval_spec, groups=groups,
+        artifacts={"montage": "montage.png" if write_figures else None, "outputs": samples_path.name})
+    # per-seed rows go to their own file: the schema keeps result.json lean
     write_result(result, out / "result.json")
     from medganbench.io import atomic_write_text
 
     atomic_write_text(out / "per_seed.json", json.dumps(per_seed_rows, indent=2))
     return result
-
-
-def _read(p: Path) -> str:
-    text = json.loads(p.read_text())
-    text.pop("type", None)
-    return json.dumps(text)
 
 
 def _dataset_name(task: str) -> str:
@@ -232,19 +220,19 @@ def _unpaired_groups(runs, test, metric_group, skipped, *, data_root=None, judge
         "n_seeds": len(runs),
     }, extractor_id=ext.id, n_generated=len(test), n_reference=len(test.targets))
     try:
-        from medganbench.metrics.fidelity import fidelity_from_features
+        from medganbench.bench.groups import fidelity_group
         from medganbench.translate.tasks import build_pairs
 
         reference = build_pairs("pneumonia-to-normal", "train", data_root=data_root).targets  # real normal, train
         ref_f = ext.features(reference)
-        held_f = ext.features(test.targets)
-        fid = fidelity_from_features(ref_f, ext.features(translated[0]), heldout_features=held_f, bootstrap=20)
-        fid_input = fidelity_from_features(ref_f, ext.features(test.inputs), bootstrap=0)
-        values = {k: v for k, v in fid.items() if isinstance(v, (int, float, str, bool)) or v is None}
-        values["input_fid"] = fid_input.get("fid")
-        values["input_fid_reason"] = fid_input.get("fid_reason")
-        groups["fid_to_target"] = metric_group(values, extractor_id=ext.id, n_generated=len(test),
-                                               n_reference=len(reference))
+        # the benchmark's fidelity group: translated vs real normal X-rays; the floor from held-out normals
+        group = fidelity_group(ref_f, ext.features(translated[0]), extractor_id=ext.id,
+                               heldout_features=ext.features(test.targets), bootstrap=20)
+        # the untranslated inputs in the same space: what translating has to improve on
+        inputs = fidelity_group(ref_f, ext.features(test.inputs), extractor_id=ext.id, bootstrap=0)
+        group["values"]["input_fid"] = inputs["values"].get("fid")
+        group["values"]["input_fid_reason"] = inputs["values"].get("fid_reason")
+        groups["fid_to_target"] = group
     except (MedGanBenchError, OSError, RuntimeError, ValueError) as exc:  # worker missing or failed: say so
         groups["fid_to_target"] = skipped(f"FID to the normal class could not be computed: "
                                           f"{type(exc).__name__}: {exc}")

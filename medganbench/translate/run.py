@@ -2,9 +2,13 @@
 
 Python API (the CLI ``medganbench translate train|eval`` calls exactly these)::
 
-    from medganbench.translate.run import TranslateConfig, train_translation, evaluate_translation
+    from medganbench.translate.run import TranslateConfig, train_translation
+    from medganbench.translate.evaluate import evaluate_translation
     train_translation(TranslateConfig(task="denoise-mr", model="pix2pix", steps=2000, seed=0), "runs/dn0")
     evaluate_translation(["runs/dn0", "runs/dn1"], "runs/dn-eval")   # -> dict, writes result.json
+
+Evaluation lives in :mod:`medganbench.translate.evaluate`, which reads runs through :func:`load_run`;
+this module never imports it (no import cycle).
 
 Training uses the kit's :class:`~medganbench.train.Trainer` (the one every GAN uses). A run folder
 holds ``translate.json`` (the :class:`TranslateConfig`), ``config.json`` (the Trainer's config),
@@ -28,6 +32,7 @@ import numpy as np
 from medganbench.config import from_dict, load_config, save_config, to_dict
 from medganbench.errors import ConfigError, MedGanBenchError
 from medganbench.io import atomic_write_text
+from medganbench.runfolder import RunFolder
 
 
 @dataclass
@@ -91,9 +96,7 @@ def load_run(run_dir: str | Path):
         raise MedGanBenchError(f"{run_dir} is not a translation run (no translate.json); "
                                "create one with `medganbench translate train`.")
     cfg = load_config(TranslateConfig, run_dir / "translate.json")
-    mcfg = json.loads((run_dir / "model.json").read_text())
-    mcfg.pop("type", None)
-    model = build_model(cfg, mcfg)
+    model = build_model(cfg, RunFolder(run_dir).model_config_dict())
     model.restore_weights(run_dir)
     state = json.loads((run_dir / "state.json").read_text())
     return cfg, model, state
@@ -135,20 +138,20 @@ def train_translation(cfg: TranslateConfig, out: str | Path, *, dicom=None, data
         old = load_config(TranslateConfig, out / "translate.json")
         if dataclasses.replace(old, steps=cfg.steps) != cfg:
             raise MedGanBenchError(f"{out} holds a run with a different config; choose another --out.")
-        saved = json.loads((out / "model.json").read_text())
-        saved.pop("type", None)
-        model_config = {**saved, **(model_config or {})}
+        model_config = {**RunFolder(out).model_config_dict(), **(model_config or {})}
     train = build_pairs(cfg.task, "train", size=cfg.size, seed=cfg.seed, dicom=dicom, data_root=data_root,
                         limit=cfg.train_limit)
     val = build_pairs(cfg.task, "val", size=cfg.size, dicom=dicom, data_root=data_root, limit=64)
     arrays = training_arrays(train, cfg.seed)
     bs = min(cfg.batch_size, len(arrays["inputs"]))
     model = build_model(cfg, model_config)
-    model.grid_source = {"inputs": val.inputs[:8], "targets": val.targets[:8] if val.paired else None}
+    grid_n = int(min(8, len(val)))
+    grid_inputs = model.grid_inputs(grid_n, cfg.seed, inputs=val.inputs[:8],
+                                    targets=val.targets[:8] if val.paired else None)
     tcfg = TrainConfig(model=cfg.model, dataset=cfg.task, size=int(cfg.size), steps=cfg.steps, batch_size=bs,
                        seed=cfg.seed, out=str(out), resume=resuming, log_every=cfg.log_every,
                        sample_every=max(cfg.steps // 4, 100), checkpoint_every=cfg.checkpoint_every,
-                       ema_decay=0.0, grid_size=int(min(8, len(val))), progress=progress)
+                       ema_decay=0.0, grid_size=grid_n, progress=progress)
     val_a, val_b = _unit_to_model(val.inputs), _unit_to_model(val.targets)
 
     def val_l1() -> float:
@@ -156,7 +159,8 @@ def train_translation(cfg: TranslateConfig, out: str | Path, *, dicom=None, data
             return float(np.mean(np.abs(model.translate(val_a) - val_b)))
         return float(np.mean(np.abs(model.reconstruct(val_a) - val_a)))
 
-    trainer = Trainer(model, arrays, tcfg, out)
+    run = RunFolder(out)
+    trainer = Trainer(model, arrays, tcfg, run, grid_inputs=grid_inputs)
     out.mkdir(parents=True, exist_ok=True)
     state = json.loads((out / "state.json").read_text()) if resuming else {}
     if resuming:
@@ -164,8 +168,8 @@ def train_translation(cfg: TranslateConfig, out: str | Path, *, dicom=None, data
     else:
         state = {"val_l1_initial": val_l1(), "wall_time_s": 0.0}
     save_config(cfg, out / "translate.json")
-    save_config(tcfg, out / "config.json")
-    save_config(model.config, out / "model.json")
+    run.write_config(tcfg)
+    run.write_model_config(model.config)
     t0 = time.perf_counter()
     trainer.fit()
     step = int(trainer.step.numpy())
@@ -183,21 +187,16 @@ def read_log(run_dir: str | Path) -> list[dict]:
     """The Trainer's log rows of a run (dicts of floats: ``step``, losses, ``l1`` or ``cycle_loss``, ...)."""
     import csv
 
-    path = Path(run_dir) / "log.csv"
+    path = RunFolder(run_dir).log_file
     if not path.is_file():
         return []
     with open(path, newline="") as fh:
         return [{k: float(v) if v not in ("", None) else None for k, v in row.items()} for row in csv.DictReader(fh)]
 
 
-# --- evaluation ----------------------------------------------------------------------------------
-
-from medganbench.translate.evaluate import evaluate_translation  # noqa: E402  (evaluate imports this module)
-
 __all__ = [
     "TranslateConfig",
     "build_model",
-    "evaluate_translation",
     "load_run",
     "read_log",
     "resolve",
