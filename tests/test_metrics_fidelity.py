@@ -29,9 +29,11 @@ def _pooled_pixels(images: np.ndarray, k: int = 4) -> np.ndarray:
 def real_features(medmnist_root):
     from medganbench.data import load_dataset
 
-    train = load_dataset("pneumoniamnist", "train")
-    test = load_dataset("pneumoniamnist", "test")
-    return _pooled_pixels(train.images), _pooled_pixels(test.images)
+    train = _pooled_pixels(load_dataset("pneumoniamnist", "train").images)
+    test = _pooled_pixels(load_dataset("pneumoniamnist", "test").images)
+    # standardised like learned features (KID's cubic kernel barely sees differences of [0, 1] pixels)
+    mu, sd = train.mean(0), train.std(0)
+    return (train - mu) / sd, (test - mu) / sd
 
 
 @pytest.fixture(scope="module")
@@ -71,10 +73,12 @@ def test_kit_numbers_equal_torch_fidelity_own(real_features, session):
     from medganbench.metrics.fidelity import FIDELITY_KEYS, fidelity_from_features
 
     train, test = real_features
-    real, fake = train[:1500], test  # two real sets that differ (train vs test patients)
-    kit = fidelity_from_features(real, fake, bootstrap=0, seed=3)
+    real, fake = train[:624], test  # two real sets that differ (train vs test patients), equal n
+    kit = fidelity_from_features(real, fake, bootstrap=0, seed=3, fid_min_samples_per_dim=2)
     assert tuple(kit) == FIDELITY_KEYS
     ref = _torch_fidelity_reference(real, fake, kit["kid_subset_size"], 3)
+    # equal sizes: every precision/recall draw uses all images, so it is torch-fidelity's own number
+    assert kit["prdc_n"] == 624
     for key in ("fid", "kid_mean", "kid_std", "precision", "recall", "f_score"):
         assert kit[key] == pytest.approx(ref[key], rel=1e-9, abs=1e-12), key
     # and FID agrees with an independent implementation (scipy's matrix square root)
@@ -87,26 +91,105 @@ def test_kit_numbers_equal_torch_fidelity_own(real_features, session):
     assert kit["kid_subset_size"] == min(1000, len(fake))
 
 
-def test_bootstrap_interval_and_floor(real_features, session):
+def _naeem_density_coverage(real, fake, k):
+    """Density and coverage exactly as written in Naeem et al. 2020 (and the ``prdc`` package), in numpy."""
+    d_rr = np.linalg.norm(real[:, None] - real[None], axis=-1)
+    radii = np.sort(d_rr, axis=1)[:, k]  # column 0 is the point itself
+    d_rf = np.linalg.norm(real[:, None] - fake[None], axis=-1)
+    inside = d_rf < radii[:, None]
+    return inside.sum() / (k * len(fake)), inside.any(axis=1).mean()
+
+
+def test_density_coverage_match_the_paper_and_hand_cases(session):
+    from medganbench.metrics.fidelity import fidelity_from_features
+
+    rng = np.random.default_rng(0)
+    real = rng.normal(size=(60, 5))
+    # hand cases: a perfect copy of the reference covers every ball, and each point sits in k balls
+    same = fidelity_from_features(real, real.copy(), bootstrap=0, draws=2, fid_min_samples_per_dim=0)
+    assert same["coverage"] == 1.0 and same["density"] == pytest.approx(1.0)
+    assert same["precision"] == 1.0 and same["recall"] == 1.0
+    far = fidelity_from_features(real, real + 100.0, bootstrap=0, draws=2, fid_min_samples_per_dim=0)
+    assert far["coverage"] == 0.0 and far["density"] == 0.0 and far["precision"] == 0.0
+    # one fake point inside many balls: density counts multiplicity, coverage does not
+    fake = rng.normal(0.3, 1.2, size=(60, 5))
+    res = fidelity_from_features(real, fake, bootstrap=0, draws=2, fid_min_samples_per_dim=0)
+    density, coverage = _naeem_density_coverage(real, fake, 3)
+    assert res["density"] == pytest.approx(density) and res["coverage"] == pytest.approx(coverage)
+
+
+def test_prdc_equal_n_with_real_vs_real_beside(real_features, session):
     from medganbench.metrics.fidelity import fidelity_from_features
 
     train, test = real_features
-    noisy = np.clip(test + np.random.default_rng(0).normal(0, 0.08, test.shape), 0, 1)
-    res = fidelity_from_features(train[:2000], noisy, heldout_features=test, bootstrap=30, seed=0)
-    assert res["fid_ci_low"] <= res["fid"] <= res["fid_ci_high"]
-    assert res["fid_floor_n"] == len(test) and res["fid_floor_reason"] is None
-    # held-out real images are closer to the reference than noisy ones at the same n
-    assert res["fid_floor"] < res["fid_at_floor_n"]
+    rng = np.random.default_rng(0)
+    heldout, others = train[:524], train[524:]
+    fake = test[:300] + rng.normal(0, 0.5, test[:300].shape)
+    res = fidelity_from_features(others, fake, heldout_features=heldout, bootstrap=0, draws=30,
+                                 fid_min_samples_per_dim=2)
+    assert res["prdc_n"] == 300 and res["prdc_draws"] >= 10
+    for key in ("precision", "recall", "density", "coverage"):
+        assert res[f"{key}_real"] is not None
+    assert res["precision"] < res["precision_real"] and res["coverage"] < res["coverage_real"]
+    assert 0.6 < res["recall_real"] <= 1.0 and 0.6 < res["coverage_real"] <= 1.0
+
+
+def test_kid_floor_excess_and_intervals_stay_in_range(real_features, session):
+    from medganbench.metrics.fidelity import fidelity_from_features
+
+    train, test = real_features
+    rng = np.random.default_rng(1)
+    perm = rng.permutation(len(train))
+    heldout, fresh, reference = train[perm[:524]], train[perm[524:1024]], train[perm[1024:]]
+    real = fidelity_from_features(reference, fresh, heldout_features=heldout, bootstrap=20, draws=20,
+                                  fid_min_samples_per_dim=2)
+    noisy = fidelity_from_features(reference, fresh + rng.normal(0, 0.5, fresh.shape),
+                                   heldout_features=heldout, bootstrap=20, draws=20, fid_min_samples_per_dim=2)
+    for r in (real, noisy):
+        for key in ("kid_ci_low", "fid_ci_low", "fid_floor_low"):
+            assert r[key] >= 0.0, key
+        assert r["kid_excess_ci_low"] >= min(-max(r["kid_floor_mean"], 0.0), r["kid_excess"])
+        assert r["fid_excess_ci_low"] >= -r["fid_floor"]
+        assert r["kid_ci_low"] <= max(r["kid_mean"], 0.0) <= r["kid_ci_high"]
+        assert r["kid_excess_ci_low"] <= r["kid_excess"] <= r["kid_excess_ci_high"]
+        assert "clipped" in r["interval_method"]
+    # a fresh real set lies inside the floor's range; the noisy one's excess is clearly positive
+    assert real["kid_floor_low"] <= real["kid_mean"] <= real["kid_floor_high"]
+    assert real["kid_excess_ci_low"] <= 0.0 <= real["kid_excess_ci_high"]
+    # (KID is not asserted here: independent noise added to FEATURES leaves its off-diagonal kernel terms
+    # unchanged; noise added to IMAGES moves KID through the extractor, see tests/test_protocol_sanity.py)
+    assert noisy["fid_excess_ci_low"] > 0.0
+    assert real["kid_floor_n"] == round(500 * 524 / 1024) and real["fid_floor_n"] == 500
+
+
+def test_fid_infinity_removes_the_small_sample_bias(session):
+    """Gaussian features with a known population FID: FID_N is biased up, FID-infinity is not."""
+    from medganbench.metrics.fidelity import fidelity_from_features
+
+    rng = np.random.default_rng(0)
+    dim, shift = 8, 0.3
+    real = rng.normal(size=(20000, dim))
+    fake = rng.normal(shift, 1.0, size=(1600, dim))
+    truth = dim * shift**2
+    res = fidelity_from_features(real, fake, bootstrap=0, draws=4, fid_min_samples_per_dim=20)
+    assert res["fid_min_n"] == 160 and res["fid_fixed_n"] == 160 and res["fid_inf_reason"] is None
+    assert res["fid_at_fixed_n"] - truth > 0.05  # FID of 160 images is biased up ...
+    assert res["fid_at_fixed_n"] > res["fid"]  # ... and the bias shrinks with n
+    assert abs(res["fid_inf"] - truth) < 0.08  # the 1/N extrapolation removes it
 
 
 def test_few_samples_withhold_fid_but_report_kid_and_prc(real_features, session):
     from medganbench.metrics.fidelity import fidelity_from_features
 
     train, test = real_features
-    res = fidelity_from_features(train[:500], test[:60], bootstrap=10)  # 60 < 2 x 49 dims
-    assert res["fid"] is None and res["fid_ci_low"] is None
+    res = fidelity_from_features(train[:500], test[:60], heldout_features=test[60:], bootstrap=10, draws=4)
+    assert res["fid_min_n"] == 490  # 10 x 49 dims
+    assert res["fid"] is None and res["fid_ci_low"] is None and res["fid_floor"] is None
+    assert res["fid_inf"] is None and res["fid_at_fixed_n"] is None
+    for key in ("fid_reason", "fid_floor_reason", "fid_inf_reason", "fid_at_fixed_n_reason"):
+        assert "60" in res[key] or "not reported" in res[key], key
     assert "FID not reported" in res["fid_reason"] and "60" in res["fid_reason"]
-    assert res["kid_subset_size"] == 60 and res["kid_mean"] is not None
+    assert res["kid_subset_size"] == 60 and res["kid_mean"] is not None and res["kid_excess"] is not None
     assert 0.0 <= res["precision"] <= 1.0 and 0.0 <= res["recall"] <= 1.0
     with pytest.raises(ConfigError, match="feature dims"):
         fidelity_from_features(train[:100], test[:100, :10])

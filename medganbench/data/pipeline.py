@@ -71,8 +71,7 @@ def make_input_pipeline(arrays: dict[str, np.ndarray], batch_size: int, seed: in
                 yield {k: v[part] for k, v in arrays.items()}
             step += 1
 
-    batch_size = per
-    sig = {k: tf.TensorSpec((batch_size,) + v.shape[1:], tf.uint8 if k in uint8 else tf.int32)
+    sig = {k: tf.TensorSpec((per,) + v.shape[1:], tf.uint8 if k in uint8 else tf.int32)
            for k, v in arrays.items()}
     ds = tf.data.Dataset.from_generator(gen, output_signature=sig)
     ds = ds.map(lambda b: {k: (tf.cast(v, tf.float32) / 127.5 - 1.0 if k in uint8 else v) for k, v in b.items()})

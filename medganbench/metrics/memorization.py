@@ -1,30 +1,43 @@
-"""Memorization: does the generator hand back (near-)copies of training patients?
+"""Memorization: does the generator hand back (near-)copies of training patients? (protocol 2.0)
 
 Why it matters: a generator trained on patient images that reproduces a training image leaks that
-patient's data, whatever its FID. Taught in ``notebooks/05_evaluating_gans.ipynb``.
+patient's data, whatever its score. Taught in ``notebooks/05_evaluating_gans.ipynb``; the measured
+numbers behind the defaults are in docs/metrics.md.
 
-Method. For every generated image, the distance to its nearest TRAINING image is compared with the same
-distance for REAL TEST images (images of other patients the generator never saw), in two spaces:
+Method.
 
-* pixel space: root-mean-square difference of the ``[0, 1]``-scaled pixels;
-* domain feature space (optional): Euclidean distance between domain-extractor features.
+1. Distances. For every image, the distance to its nearest TRAINING image in
 
-A generated image is a *near-copy* in a space when its nearest-training distance is at most ``tau``,
-the ``near_copy_quantile`` (default 1 %) quantile of the real test images' nearest-training distances.
-So an honest generator that produces new images like the test ones has about 1 % near-copies per space
-(at most ``2 × quantile`` in either space); a copier has 100 %. ``near_copy_fraction`` (in ``[0, 1]``)
-counts images that are near-copies in either space. Exact duplicates are found by hashing the image
-bytes against every real split given. ``memorized`` is True when ``near_copy_fraction >=
-memorized_fraction`` (default 0.05, five times the honest rate per space) or at least that fraction
-are byte-identical to training images. (MedMNIST splits themselves share a few identical images:
-PneumoniaMNIST has 8 of its 524 val images in train, so "one exact hit" would be too strict;
-``real_test_exact_duplicate_fraction_train`` reports the real test split's own rate as context.)
+   * contrast-normalised pixel space: each image minus its mean, divided by its standard deviation
+     (at least :data:`MIN_PIXEL_STD`), RMS difference; ``d = sqrt(2 (1 - r))`` with ``r`` the Pearson
+     correlation of the two images. Two smooth or flat images are no longer close just because both
+     have little contrast (raw pixel RMS made any two low-contrast images neighbours);
+   * domain feature space (when features are given): Euclidean distance of extractor features.
+
+2. Calibration. ``tau`` per space is the ``near_copy_quantile`` (default 1 %) quantile of the same
+   distances for HELD-OUT real images of the same distribution (the validation split: other patients
+   the generator never saw). Held-out images byte-identical to a training image (PneumoniaMNIST's val
+   split holds 8 of them) are left out of the quantile, which would otherwise be 0.
+
+3. Near copy: below ``tau`` in EVERY space given (a copy, exact or jittered by a few grey levels, is
+   close in pixels and in features; a blurred or smooth image is not close in both). The calibrated
+   rate ``p0`` is the fraction of held-out real images that are near copies under the same rule (with
+   their byte-identical ones), and ``p0_upper`` its one-sided 95 % Clopper-Pearson upper bound (so the
+   estimate's own noise cannot make an honest set look guilty).
+
+4. Verdict. ``memorized`` is True when a one-sided binomial test of ``k`` near copies among ``n``
+   generated images against ``p0_upper`` gives ``p_value < alpha`` (default 0.001). So an honest
+   generator (rate about ``p0``) is not flagged, and a copier (rate about 1) always is.
+
+Exact duplicates are also found by hashing the image bytes against every real split given, reported
+as context (``exact_duplicate_fraction_train``; the held-out split's own rate beside it).
 
 Public API::
 
-    memorization_report(generated, train_images, test_images, *, extractor=None, features=None,
-                        other_splits=None, near_copy_quantile=0.01, memorized_fraction=0.05) -> dict
+    memorization_report(generated, train_images, heldout_images, *, extractor=None, features=None,
+                        other_splits=None, near_copy_quantile=0.01, alpha=0.001) -> dict
     MEMORIZATION_KEYS
+    normalised_pixels(images) -> float32 (N, H*W*C)
     nearest_neighbours(queries, bank, chunk=1024) -> (distances float64 (N,), indices int64 (N,))
     image_hashes(images) -> list[str]
     closest_pairs_figure(generated, train_images, path=None, *, n=8, space="pixel", features=None) -> Figure
@@ -40,12 +53,17 @@ import numpy as np
 from medganbench.errors import ConfigError
 
 MEMORIZATION_KEYS = (
-    "near_copy_fraction", "near_copy_fraction_pixel", "near_copy_fraction_domain",
+    "near_copy_fraction", "near_copies", "near_copy_fraction_pixel", "near_copy_fraction_domain",
+    "calibrated_rate", "calibrated_rate_upper", "p_value", "alpha", "spaces",
     "nn_ratio_pixel", "nn_ratio_domain", "tau_pixel", "tau_domain", "near_copy_quantile",
     "exact_duplicates_train", "exact_duplicates_val", "exact_duplicates_test", "exact_duplicate_fraction",
-    "exact_duplicate_fraction_train", "real_test_exact_duplicate_fraction_train",
-    "memorized", "memorized_reason", "memorized_fraction", "n_generated", "n_train", "n_test",
+    "exact_duplicate_fraction_train", "heldout_exact_duplicate_fraction_train",
+    "memorized", "memorized_reason", "n_generated", "n_train", "n_heldout",
 )
+
+#: Floor of an image's pixel standard deviation (pixels in [0, 1]) before normalising: a flat image
+#: (std below about 1 grey level) is compared by its shape only up to this noise level.
+MIN_PIXEL_STD = 4.0 / 255.0
 
 
 def _uint8_nhwc(name: str, images) -> np.ndarray:
@@ -59,9 +77,15 @@ def _uint8_nhwc(name: str, images) -> np.ndarray:
     return images
 
 
-def _pixels(images: np.ndarray) -> np.ndarray:
-    x = images.reshape(len(images), -1).astype(np.float32) / 255.0
-    return x
+def normalised_pixels(images) -> np.ndarray:
+    """Contrast-normalised pixels ``(N, P)`` float32: each image minus its mean over its own standard deviation
+    (floored at :data:`MIN_PIXEL_STD`), divided by ``sqrt(P)`` so the Euclidean distance of two rows is the
+    RMS difference of the normalised images (``sqrt(2 (1 - r))``, in ``[0, 2]``, for images above the floor).
+    images: ``uint8 (N, H, W[, C])``."""
+    x = _uint8_nhwc("images", images).reshape(len(images), -1).astype(np.float32) / 255.0
+    x = x - x.mean(axis=1, keepdims=True)
+    std = np.maximum(x.std(axis=1, keepdims=True), MIN_PIXEL_STD)
+    return x / std / np.sqrt(x.shape[1])
 
 
 def nearest_neighbours(queries: np.ndarray, bank: np.ndarray, chunk: int = 1024) -> tuple[np.ndarray, np.ndarray]:
@@ -93,79 +117,101 @@ def image_hashes(images: np.ndarray) -> list[str]:
     return [hashlib.sha1(img.tobytes()).hexdigest() for img in images]
 
 
-def memorization_report(generated, train_images, test_images, *, extractor=None, features: dict | None = None,
-                        other_splits: dict | None = None, near_copy_quantile: float = 0.01,
-                        memorized_fraction: float = 0.05) -> dict:
-    """Near-copy and exact-duplicate check of ``generated`` against the training split -> flat dict.
+def _binomial_sf(k: int, n: int, p: float) -> float:
+    """P(X >= k) for X ~ Binomial(n, p): the one-sided p-value of k successes."""
+    from scipy.stats import binom
 
-    generated, train_images, test_images: ``uint8 (N, H, W, C)`` of the same H, W, C.
-    extractor: optional domain (or Inception) extractor with ``.features(images) -> (N, D)``; or give
-    ``features={"generated": ..., "train": ..., "test": ...}`` precomputed. Without either, the
-    domain-space keys are ``None``.
-    other_splits: e.g. ``{"val": val_images}``: more real splits for the exact-duplicate check (train
-    and test are always checked).
-    Returns a dict with exactly :data:`MEMORIZATION_KEYS`.
+    return float(binom.sf(k - 1, n, p)) if k > 0 else 1.0
+
+
+def _clopper_pearson_upper(k: int, n: int, level: float = 0.95) -> float:
+    """One-sided upper confidence bound of a binomial rate (``level``, exact)."""
+    from scipy.stats import beta
+
+    return 1.0 if k >= n else float(beta.ppf(level, k + 1, n - k))
+
+
+def memorization_report(generated, train_images, heldout_images, *, extractor=None, features: dict | None = None,
+                        other_splits: dict | None = None, near_copy_quantile: float = 0.01,
+                        alpha: float = 0.001) -> dict:
+    """Calibrated near-copy test of ``generated`` against the training split -> flat dict.
+
+    generated, train_images, heldout_images: ``uint8 (N, H, W, C)`` of the same H, W, C; ``heldout_images``
+    are same-distribution real images the generator never saw (the validation split), used to calibrate.
+    extractor: optional extractor with ``.features(images) -> (N, D)``; or give
+    ``features={"generated": ..., "train": ..., "heldout": ...}`` precomputed. Without either, the test
+    uses normalised pixels alone and the domain keys are ``None``.
+    other_splits: e.g. ``{"test": test_images}``: more real splits for the exact-duplicate count.
+    Returns a dict with exactly :data:`MEMORIZATION_KEYS` (fractions in ``[0, 1]``).
     """
     gen = _uint8_nhwc("generated", generated)
     train = _uint8_nhwc("train_images", train_images)
-    test = _uint8_nhwc("test_images", test_images)
-    for name, x in (("train_images", train), ("test_images", test)):
+    held = _uint8_nhwc("heldout_images", heldout_images)
+    for name, x in (("train_images", train), ("heldout_images", held)):
         if x.shape[1:] != gen.shape[1:]:
             raise ConfigError(f"generated images are {gen.shape[1:]} but {name} are {x.shape[1:]}; "
                               f"generate at the data set's size and channels.")
     if not 0.0 < near_copy_quantile < 1.0:
         raise ConfigError(f"near_copy_quantile={near_copy_quantile} must be in (0, 1).")
+    if not 0.0 < alpha < 1.0:
+        raise ConfigError(f"alpha={alpha} must be in (0, 1).")
     out = dict.fromkeys(MEMORIZATION_KEYS)
-    out.update(near_copy_quantile=float(near_copy_quantile), memorized_fraction=float(memorized_fraction),
-               n_generated=len(gen), n_train=len(train), n_test=len(test))
+    out.update(near_copy_quantile=float(near_copy_quantile), alpha=float(alpha), n_generated=len(gen),
+               n_train=len(train), n_heldout=len(held))
 
-    flags = []
-    spaces = {"pixel": (_pixels(gen), _pixels(train), _pixels(test))}
+    train_hashes = set(image_hashes(train))
+    held_dup = np.array([h in train_hashes for h in image_hashes(held)], dtype=bool)
+    if held_dup.all():
+        raise ConfigError("every held-out image is byte-identical to a training image; calibration needs "
+                          "held-out images the generator never saw.")
+
+    spaces = {"pixel": (normalised_pixels(gen), normalised_pixels(train), normalised_pixels(held))}
     if features is None and extractor is not None:
         features = {"generated": extractor.features(gen), "train": extractor.features(train),
-                    "test": extractor.features(test)}
+                    "heldout": extractor.features(held)}
     if features is not None:
-        spaces["domain"] = (features["generated"], features["train"], features["test"])
-    for space, (g, tr, te) in spaces.items():
+        spaces["domain"] = (features["generated"], features["train"],
+                            features["heldout"] if "heldout" in features else features["test"])
+    gen_flags, held_flags = [], []
+    for space, (g, tr, he) in spaces.items():
         g_d, _ = nearest_neighbours(g, tr)
-        t_d, _ = nearest_neighbours(te, tr)
-        if space == "pixel":  # RMS pixel difference reads better than a raw Euclidean norm
-            g_d, t_d = g_d / np.sqrt(g.shape[1]), t_d / np.sqrt(g.shape[1])
-        tau = float(np.quantile(t_d, near_copy_quantile))
-        near = g_d <= tau
-        flags.append(near)
-        out[f"near_copy_fraction_{space}"] = float(np.mean(near))
+        h_d, _ = nearest_neighbours(he, tr)
+        # Byte-identical held-out images would put tau at 0 (and let jittered copies through).
+        tau = float(np.quantile(h_d[~held_dup], near_copy_quantile))
+        gen_flags.append(g_d <= tau)
+        held_flags.append(h_d <= tau)
+        out[f"near_copy_fraction_{space}"] = float(np.mean(g_d <= tau))
         out[f"tau_{space}"] = tau
-        median_test = float(np.median(t_d))
-        out[f"nn_ratio_{space}"] = float(np.median(g_d) / median_test) if median_test > 0 else None
-    out["near_copy_fraction"] = float(np.mean(np.logical_or.reduce(flags)))
+        median_held = float(np.median(h_d[~held_dup]))
+        out[f"nn_ratio_{space}"] = float(np.median(g_d) / median_held) if median_held > 0 else None
+    near = np.logical_and.reduce(gen_flags)
+    held_near = np.logical_and.reduce(held_flags) | held_dup
+    k, n = int(near.sum()), len(gen)
+    p0 = float(held_near.mean())
+    p0_upper = _clopper_pearson_upper(int(held_near.sum()), len(held))
+    p_value = _binomial_sf(k, n, p0_upper)
+    out.update(near_copy_fraction=k / n, near_copies=k, calibrated_rate=p0, calibrated_rate_upper=p0_upper,
+               p_value=p_value, spaces=" and ".join(spaces))
 
     gen_hashes = image_hashes(gen)
-    splits = {"train": train, "test": test, **(other_splits or {})}
+    splits = {"train": train, "heldout": held, **(other_splits or {})}
     any_dup = np.zeros(len(gen), dtype=bool)
     for name, imgs in splits.items():
-        known = set(image_hashes(imgs))
+        known = train_hashes if name == "train" else set(image_hashes(imgs))
         hit = np.array([h in known for h in gen_hashes], dtype=bool)
         any_dup |= hit
         if f"exact_duplicates_{name}" in out:
             out[f"exact_duplicates_{name}"] = int(hit.sum())
     out["exact_duplicate_fraction"] = float(np.mean(any_dup))
     out["exact_duplicate_fraction_train"] = out["exact_duplicates_train"] / len(gen)
-    # Context: MedMNIST splits share some byte-identical images (PneumoniaMNIST: 8 of 524 val images are
-    # in train), so a few exact hits are not proof of copying; the real test split's rate is the baseline.
-    train_hashes = set(image_hashes(train))
-    out["real_test_exact_duplicate_fraction_train"] = float(np.mean([h in train_hashes for h in image_hashes(test)]))
+    out["heldout_exact_duplicate_fraction_train"] = float(held_dup.mean())
 
-    reasons = []
-    if out["near_copy_fraction"] >= memorized_fraction:
-        reasons.append(f"{out['near_copy_fraction']:.1%} of generated images are near-copies of training images "
-                       f"(threshold {memorized_fraction:.0%}; honest generators give about "
-                       f"{near_copy_quantile:.0%} per space)")
-    if out["exact_duplicate_fraction_train"] >= memorized_fraction:
-        reasons.append(f"{out['exact_duplicates_train']} generated images ({out['exact_duplicate_fraction_train']:.1%}) "
-                       f"are exact copies of training images")
-    out["memorized"] = bool(reasons)
-    out["memorized_reason"] = "; ".join(reasons) if reasons else None
+    out["memorized"] = bool(p_value < alpha)
+    out["memorized_reason"] = (
+        f"{k} of {n} generated images ({k / n:.1%}) are near copies of training images ({out['spaces']} "
+        f"distance below the {near_copy_quantile:.0%} quantile of held-out real images); held-out real images "
+        f"are near copies at {p0:.1%} (upper bound {p0_upper:.1%}); one-sided binomial test p = {p_value:.2g} "
+        f"< alpha = {alpha:g}") if out["memorized"] else None
     return out
 
 
@@ -173,7 +219,8 @@ def closest_pairs_figure(generated, train_images, path: str | Path | None = None
                          space: str = "pixel", features: dict | None = None, title: str | None = None):
     """Picture of the ``n`` generated images closest to a training image, each above its neighbour.
 
-    space: ``"pixel"`` (RMS difference) or ``"domain"`` (needs ``features={"generated":..., "train":...}``).
+    space: ``"pixel"`` (contrast-normalised RMS difference, as the memorization test) or ``"domain"``
+    (needs ``features={"generated":..., "train":...}``).
     Writes a PNG to ``path`` when given (atomically) and returns the matplotlib Figure.
     """
     import matplotlib.pyplot as plt
@@ -181,9 +228,8 @@ def closest_pairs_figure(generated, train_images, path: str | Path | None = None
     gen = _uint8_nhwc("generated", generated)
     train = _uint8_nhwc("train_images", train_images)
     if space == "pixel":
-        d, j = nearest_neighbours(_pixels(gen), _pixels(train))
-        d = d / np.sqrt(np.prod(gen.shape[1:]))
-        unit = "RMS"
+        d, j = nearest_neighbours(normalised_pixels(gen), normalised_pixels(train))
+        unit = "nRMS"
     elif space == "domain":
         if features is None:
             raise ConfigError("space='domain' needs features={'generated': ..., 'train': ...}.")
