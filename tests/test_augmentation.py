@@ -61,7 +61,7 @@ def test_the_generator_is_trained_on_the_regime_subset_only_so_a_copier_copies_o
 
     seen = {}
 
-    def memorize(tcfg, *, dataset=None, subset=None):  # stands in for GAN training
+    def memorize(tcfg, *, dataset=None, subset=None, model_overrides=None):  # stands in for GAN training
         seen[tcfg.seed] = (np.array(dataset.images), np.array(dataset.labels).reshape(-1))
         return {"run_dir": tcfg.seed, "steps": tcfg.steps, "wall_time_s": 0.0}
 
