@@ -67,6 +67,7 @@ _LAZY = {
     "evaluate_translation": "medganbench.translate.evaluate:evaluate_translation",
     # runtime
     "configure_tensorflow": "medganbench.runtime:configure_tensorflow",
+    "Settings": "medganbench.settings:Settings",  # MEDGANBENCH_* variables: mgb.Settings.from_env()
 }
 
 __all__ = sorted([*_LAZY, "ConfigError", "DatasetUnavailable", "MedGanBenchError", "WeightsUnavailable",

@@ -52,6 +52,7 @@ from medganbench.classifier import ClassifierRecipe
 from medganbench.errors import ConfigError
 from medganbench.io import atomic_path, sha256_file
 from medganbench.metrics.encoder import EncoderRecipe
+from medganbench.settings import Settings
 
 #: Bump when the extractor's code changes in a way that changes its features.
 #: 2: VICReg encoder by default; weights stored and hashed as arrays; deterministic training.
@@ -69,13 +70,14 @@ SHIPPED_DIR = Path(__file__).resolve().parent / "shipped"
 _SHA_CACHE: dict[tuple, str] = {}
 
 
-def cache_root(cache_dir: str | os.PathLike | None = None) -> Path:
-    """The kit's cache folder: ``cache_dir``, else ``$MEDGANBENCH_CACHE``, else ``~/.cache/medganbench``."""
+def cache_root(cache_dir: str | os.PathLike | None = None, settings: Settings | None = None) -> Path:
+    """The kit's cache folder: ``cache_dir``, else ``settings.cache`` (``$MEDGANBENCH_CACHE`` when no settings
+    are given), else ``$XDG_CACHE_HOME/medganbench`` (``~/.cache/medganbench``)."""
     if cache_dir is not None:
         return Path(cache_dir).expanduser()
-    env = os.environ.get("MEDGANBENCH_CACHE")
-    if env:
-        return Path(env).expanduser()
+    cache = (settings or Settings.from_env()).cache
+    if cache is not None:
+        return cache
     xdg = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
     return Path(xdg) / "medganbench"
 

@@ -17,6 +17,7 @@ from pathlib import Path
 import numpy as np
 
 from medganbench.errors import DatasetUnavailable
+from medganbench.settings import Settings
 
 SERIES_FOLDER = "mr_datalad_t1w_deflated"
 BLOCK = 24           # slices per block (16 mm)
@@ -25,9 +26,10 @@ PATTERN = ("train", "train", "train", "val", "test")   # block i gets PATTERN[i 
 MIN_FOREGROUND = 0.05  # a slice must have >= 5 % of pixels above 10 % of the volume's 99.5th percentile
 
 
-def resolve_dicom_root(dicom: str | os.PathLike | None = None) -> Path:
-    """The folder holding the DICOM test data: ``dicom`` or ``$MEDGANBENCH_DICOM``."""
-    value = dicom if dicom is not None else os.environ.get("MEDGANBENCH_DICOM")
+def resolve_dicom_root(dicom: str | os.PathLike | None = None, settings: Settings | None = None) -> Path:
+    """The folder holding the DICOM test data: ``dicom``, else ``settings.dicom`` (``$MEDGANBENCH_DICOM``
+    when no settings are given)."""
+    value = dicom if dicom is not None else (settings or Settings.from_env()).dicom
     if not value:
         raise DatasetUnavailable(
             "The MR tasks need the DICOM folder: pass --dicom DIR or set MEDGANBENCH_DICOM "
