@@ -59,8 +59,8 @@ _LAZY = {
     "grid_array": "medganbench.viz:grid_array",
     "save_grid": "medganbench.viz:save_grid",
     "plot_log": "medganbench.grids:plot_log",
-    "to_uint8": "medganbench.data.pipeline:to_uint8",
-    "to_float": "medganbench.data.pipeline:to_float",
+    "to_uint8": "medganbench.imageconv:to_uint8",  # float [-1, 1] -> uint8
+    "to_float": "medganbench.imageconv:to_float",  # uint8 -> float32 [-1, 1]
     # translation
     "TranslateConfig": "medganbench.translate.run:TranslateConfig",
     "train_translation": "medganbench.translate.run:train_translation",

@@ -210,8 +210,8 @@ class SampleGrids(Callback):
         self.every = int(every)
 
     def save(self, trainer, step: int):
-        from medganbench.data.pipeline import to_uint8
         from medganbench.grids import save_grid
+        from medganbench.imageconv import to_uint8
 
         images = trainer.model.grid_images(self.inputs, trainer.sample_networks())
         return save_grid(trainer.run.grid_file(step), to_uint8(images))
@@ -283,6 +283,8 @@ class TrainingDiagnostics(Callback):
     def on_train_begin(self, trainer) -> None:
         import numpy as np
 
+        from medganbench.imageconv import model_input
+
         model = trainer.model
         images = trainer.arrays.get("images")
         self.active = hasattr(model, "sample_noise") and images is not None and len(images) >= 2
@@ -290,7 +292,7 @@ class TrainingDiagnostics(Callback):
             return
         n = min(self.n, len(images))
         pick = np.random.default_rng([self.seed, 7]).permutation(len(images))[:n]
-        self.real = images[pick].astype(np.float32) / 127.5 - 1.0
+        self.real = model_input(images[pick])  # the pipeline's range: uint8 converted, float taken as it is
         self.inputs = model.grid_inputs(n, self.seed + 7)
         self.losses = []
         if trainer.run.log_file.exists():  # resume: the loss series so far

@@ -38,6 +38,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from medganbench.errors import ConfigError
+from medganbench.imageconv import require_uint8_nhwc, to_float
 from medganbench.seeding import keras_seeded
 
 FLIP_POLICY: dict[str, tuple[str, str]] = {
@@ -154,12 +155,8 @@ def _residual_block(layers, x, filters: int, stride: int):
 
 
 def _to_float(images: np.ndarray) -> np.ndarray:
-    images = np.asarray(images)
-    if images.dtype != np.uint8:
-        raise ConfigError(f"classifier inputs must be uint8 images in [0, 255], got {images.dtype}.")
-    if images.ndim == 3:
-        images = images[..., None]
-    return images.astype(np.float32) / 127.5 - 1.0
+    """``uint8 (N, H, W[, C])`` -> ``float32 (N, H, W, C)`` in ``[-1, 1]``; anything else is refused."""
+    return to_float(require_uint8_nhwc(images, "classifier inputs"))
 
 
 def _targets(labels: np.ndarray, task: str) -> np.ndarray:

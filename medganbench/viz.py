@@ -17,23 +17,9 @@ from pathlib import Path
 
 import numpy as np
 
-from medganbench.data.pipeline import to_uint8
 from medganbench.errors import MedGanBenchError
+from medganbench.imageconv import as_uint8_nhwc  # noqa: F401  (re-exported)
 from medganbench.io import save_figure
-
-
-def as_uint8_nhwc(images) -> np.ndarray:
-    """Images -> ``uint8 (N, H, W, C)``; float input is read as ``[-1, 1]`` (values outside are clipped)."""
-    x = np.asarray(images)
-    if x.ndim == 3:
-        x = x[..., None]
-    if x.ndim != 4 or x.shape[-1] not in (1, 3):
-        raise MedGanBenchError(f"Expected images (N,H,W) or (N,H,W,C) with C=1 or 3, got shape {x.shape}.")
-    if x.dtype == np.uint8:
-        return x
-    if np.issubdtype(x.dtype, np.floating):
-        return to_uint8(x)
-    raise MedGanBenchError(f"Expected uint8 images in [0, 255] or float in [-1, 1], got dtype {x.dtype}.")
 
 
 def grid_array(images, ncols: int = 8, pad: int = 2, pad_value: int = 0) -> np.ndarray:

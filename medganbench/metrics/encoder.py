@@ -196,12 +196,12 @@ def train_encoder(images: np.ndarray, recipe: EncoderRecipe, seed: int = 0, log=
     Keras global state is left as it was); the shipped extractors train in a process of their own for op
     determinism (:mod:`medganbench.metrics.train_extractor`).
     """
-    from medganbench.classifier import _to_float
+    from medganbench.imageconv import require_uint8_nhwc, to_float
 
     keras = _keras()
     import tensorflow as tf
 
-    x = _to_float(images)
+    x = to_float(require_uint8_nhwc(images))
     if recipe.max_train_images:
         x = x[:recipe.max_train_images]
     if len(x) < 4:

@@ -30,9 +30,9 @@ from medganbench.errors import MedGanBenchError
 
 def batched_features(model, images: np.ndarray, batch: int = 512) -> np.ndarray:
     """``uint8 (N, H, W, C)`` -> ``float64 (N, D)`` through a Keras model taking ``float32 [-1, 1]``."""
-    from medganbench.classifier import _to_float
+    from medganbench.imageconv import require_uint8_nhwc, to_float
 
-    x = _to_float(images)
+    x = to_float(require_uint8_nhwc(images))
     return np.concatenate([np.asarray(model(x[i:i + batch], training=False)) for i in range(0, len(x), batch)]
                           ).astype(np.float64)
 

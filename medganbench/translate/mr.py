@@ -17,6 +17,7 @@ from pathlib import Path
 import numpy as np
 
 from medganbench.errors import DatasetUnavailable
+from medganbench.imageconv import unit_to_uint8
 from medganbench.settings import Settings
 
 SERIES_FOLDER = "mr_datalad_t1w_deflated"
@@ -93,7 +94,7 @@ def _prepared(series: str, size: int) -> np.ndarray:
     keep = np.flatnonzero((volume > 0.1).mean(axis=(1, 2)) >= MIN_FOREGROUND)
     volume = _square(volume[keep])
     small = resize(volume, (len(volume), size, size), order=1, anti_aliasing=True, preserve_range=True)
-    out = np.clip(np.rint(small * 255.0), 0, 255).astype(np.uint8)[..., None]
+    out = unit_to_uint8(small)[..., None]
     out.setflags(write=False)  # shared by every caller: copies are handed out
     return out
 

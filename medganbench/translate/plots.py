@@ -33,7 +33,7 @@ def montage_figure(columns: dict[str, np.ndarray], target: np.ndarray | None = N
     """
     import matplotlib.pyplot as plt
 
-    from medganbench.translate.metrics import to_unit
+    from medganbench.imageconv import to_unit
 
     total = len(next(iter(columns.values())))
     pick = np.unique(np.linspace(0, total - 1, min(n, total)).round().astype(int))
