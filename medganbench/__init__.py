@@ -58,7 +58,7 @@ _LAZY = {
     "show_grid": "medganbench.viz:image_grid",
     "grid_array": "medganbench.viz:grid_array",
     "save_grid": "medganbench.viz:save_grid",
-    "plot_log": "medganbench.grids:plot_log",
+    "plot_log": "medganbench.viz:plot_log",
     "to_uint8": "medganbench.imageconv:to_uint8",  # float [-1, 1] -> uint8
     "to_float": "medganbench.imageconv:to_float",  # uint8 -> float32 [-1, 1]
     # translation

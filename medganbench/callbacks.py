@@ -210,11 +210,11 @@ class SampleGrids(Callback):
         self.every = int(every)
 
     def save(self, trainer, step: int):
-        from medganbench.grids import save_grid
         from medganbench.imageconv import to_uint8
+        from medganbench.viz import save_grid_png
 
         images = trainer.model.grid_images(self.inputs, trainer.sample_networks())
-        return save_grid(trainer.run.grid_file(step), to_uint8(images))
+        return save_grid_png(trainer.run.grid_file(step), to_uint8(images))
 
     def on_train_begin(self, trainer) -> None:
         if trainer.start_step == 0:
@@ -259,7 +259,7 @@ class LossPlot(Callback):
         if trainer.finished and trainer.run.log_file.exists():
             import matplotlib.pyplot as plt
 
-            from medganbench.grids import plot_log
+            from medganbench.viz import plot_log
 
             plt.close(plot_log(trainer.run.log_file, trainer.run.losses_plot))
 

@@ -62,11 +62,11 @@ class TranslationModel(GANModel):
 
     def grid_montage(self, inputs, targets=None, max_rows: int = 8) -> np.ndarray:
         """A ``uint8 (rows*H, 3*W, C)`` montage: one case per row (input | output | target or cycle)."""
-        from medganbench.imageconv import to_uint8
+        from medganbench.viz import grid_array
 
         g = self.grid_images({"inputs": model_input(inputs)[:max_rows],
                               "targets": None if targets is None else model_input(targets)[:max_rows]})
-        return to_uint8(np.concatenate(list(g), axis=0))
+        return grid_array(g, ncols=1, pad=0)  # one case per row, no gaps
 
     def restore_weights(self, run_dir: str | Path) -> int:
         """Load the networks from the newest Trainer checkpoint in ``run_dir``; returns its step."""
