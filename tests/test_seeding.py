@@ -27,6 +27,7 @@ def test_building_a_model_keeps_global_rngs_and_is_seeded():
     assert not np.array_equal(wa, wc)
 
 
+@pytest.mark.slow  # three short trainings (~10 s): kept out of make test-fast
 def test_classifier_and_encoder_training_leave_the_users_random_streams_alone():
     """Both trainers seed Keras for their own block only: random / np.random / tf.random continue untouched,
     and the seed alone (not whatever the user's streams were at) decides the classifier's weights (the
