@@ -41,8 +41,11 @@ clean:
 
 # Python 3.13 (Colab's default runtime): a separate venv and the fast tests (those of test-fast). Not part of `make test`: installing
 # TensorFlow and torch for 3.13 took 16.5 min on the shared project machine (see docs/course.md).
-PY313 ?= python3.13
+# A pyenv shim named python3.13 may exist without working (pyenv's global version differs): try it, then
+# pyenv's own 3.13 installs; PY313=/path/to/python3.13 overrides.
+PY313 ?= $(shell for p in python3.13 $$HOME/.pyenv/versions/3.13*/bin/python3.13; do $$p -c "" 2>/dev/null && { echo $$p; break; }; done)
 test-py313:
+	@test -n "$(PY313)" || { echo "test-py313: no working python3.13 found; install Python 3.13 or pass PY313=/path/to/python3.13"; exit 2; }
 	@test -x .venv313/bin/python || $(PY313) -m venv .venv313
 	.venv313/bin/python -m pip install -q --upgrade pip
 	.venv313/bin/python -m pip install -q $(TORCH_SPEC)
