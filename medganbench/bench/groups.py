@@ -71,8 +71,10 @@ def fidelity_group(real_features, fake_features, *, extractor_id: str, heldout_f
 
 def domain_group(images, dataset: str, size: int, seed: int, budget: Budget, progress: bool):
     """-> (extractor, features dict {generated, train, heldout}, metric group)."""
+    from medganbench.metrics.client import prestart_worker
     from medganbench.metrics.domain import get_domain_extractor, reference_features
 
+    prestart_worker()  # its torch import overlaps the feature extraction below
     extractor = get_domain_extractor(dataset, size, progress=progress)
     real = reference_features(dataset, size, REFERENCE_SPLIT, extractor)
     heldout = reference_features(dataset, size, HELDOUT_SPLIT, extractor)
