@@ -4,7 +4,7 @@ The generator is trained on the benchmark's low-data regime (a stratified 5 % su
 split, subset seed 0: 235 images), with and without ``diffaugment=color,translation,cutout``, for each
 training seed; every run is sampled (``--n`` images) and evaluated by the benchmark's own evaluation
 (``medganbench eval``'s :func:`~medganbench.bench.protocol.evaluate_samples`: domain FID against the full
-training split, precision/recall). Prints one row per run and the paired difference per seed; writes
+training split, precision/recall, and protocol 2.0's ``summary.score``). Prints one row per run and the paired difference per seed; writes
 ``OUT/summary.json``.
 
     MEDGANBENCH_DATA=... python benchmarks/diffaugment_low_data.py --steps 800 --seeds 0 1 2 --out runs/da
@@ -41,6 +41,9 @@ def _pick(result: dict) -> dict:
         if "domain" in key and leaf in ("fid", "precision", "recall", "kid_mean", "fid_excess") and \
                 isinstance(v, (int, float)):
             want.setdefault(leaf, v)
+    score = (result.get("summary") or {}).get("score")  # protocol 2.0's ranking number (1000 x KID excess)
+    if isinstance(score, (int, float)):
+        want["score"] = score
     return want
 
 
@@ -84,7 +87,7 @@ def main(argv=None) -> int:
             print(json.dumps(row), flush=True)
     summary = {"steps": args.steps, "batch_size": args.batch_size, "fraction": args.fraction,
                "train_images": int(len(small.images)), "n_samples": args.n, "model": args.model, "runs": rows}
-    for metric in ("fid", "precision", "recall"):
+    for metric in ("score", "fid", "precision", "recall"):
         diffs = [on[metric] - off[metric] for off, on in zip(rows[::2], rows[1::2])
                  if metric in on and metric in off]
         if diffs:

@@ -60,6 +60,16 @@ def _val(result: dict, group: str, key: str):
     return v if isinstance(v, (int, float)) and not isinstance(v, bool) else None
 
 
+def model_label(model: dict) -> str | None:
+    """The model's name as the leaderboard shows it: with its non-default training options, if any
+    (``{"name": "dcgan", "options": {"diffaugment": "color,cutout"}}`` -> ``"dcgan + diffaugment=color,cutout"``)."""
+    name = model.get("name")
+    options = model.get("options")
+    if name is None or not isinstance(options, dict) or not options:
+        return name
+    return f"{name} + " + ", ".join(f"{k}={options[k]}" for k in sorted(options))
+
+
 def row_from_result(result: dict, file: str = "") -> dict:
     """One leaderboard row (flat dict, keys = :data:`COLUMNS`, missing values None).
 
@@ -87,7 +97,7 @@ def row_from_result(result: dict, file: str = "") -> dict:
         "lower_is_better": summary.get("lower_is_better", True),
         "rankable": bool(summary.get("rankable")) and not superseded,
         "reasons": "; ".join(reasons), "warnings": "; ".join(summary.get("warnings") or []),
-        "model": model.get("name"), "submitter": sub.get("author") or sub.get("name") or "",
+        "model": model_label(model), "submitter": sub.get("author") or sub.get("name") or "",
         "source": model.get("source", "medganbench"), "budget": training.get("budget"),
         "steps": training.get("steps"), "images_seen": training.get("images_seen"),
         "wall_time_s": training.get("wall_time_s"), "sample_count": result["eval_spec"]["sample_count"],

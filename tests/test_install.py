@@ -24,12 +24,16 @@ except ModuleNotFoundError:  # Python 3.10
 REPO = Path(__file__).resolve().parents[1]
 PROJECT = tomllib.loads((REPO / "pyproject.toml").read_text())["project"]
 
-# Colab's default runtime (Python 3.13) and the pinned 2026.07 one (3.12), from its published package
-# lists (see ../shared/ENVIRONMENT.md). The Jupyter stack is pinned by google-colab; pip must not move it.
-COLAB_JUPYTER_PINS = {"ipykernel": "6.17.1", "jupyter-client": "7.4.9", "notebook": "6.5.7",
-                      "ipywidgets": "7.7.1"}
-COLAB_PREINSTALLED = {"tensorflow": "2.20.0", "keras": "3.13.2", "numpy": "2.0.2", "scipy": "1.16.3",
-                      "scikit-image": "0.25.2", "matplotlib": "3.10.0", "tqdm": "4.67.3"}
+# Colab's default runtime (Python 3.13): its preinstalled versions, from its published package lists, live in
+# .ci/colab_runtime.txt (also installed by `.ci/colab-sim`, `make test-colab`). The Jupyter stack is pinned by
+# google-colab; pip must not move it. The pinned 2026.07 runtime (3.12) differs only in NumPy (2.0.2).
+COLAB_RUNTIME = {Requirement(line).name.lower(): str(next(iter(Requirement(line).specifier)).version)
+                 for line in (REPO / ".ci" / "colab_runtime.txt").read_text().splitlines()
+                 if line.strip() and not line.startswith("#")}
+JUPYTER = ("ipykernel", "jupyter-client", "notebook", "ipywidgets")
+COLAB_JUPYTER_PINS = {k: v for k, v in COLAB_RUNTIME.items() if k in JUPYTER}
+COLAB_PREINSTALLED = {k: v for k, v in COLAB_RUNTIME.items() if k not in JUPYTER}
+COLAB_312_NUMPY = "2.0.2"
 INSTALL_CELL = re.compile(r'!pip install -q "medganbench(\[[^\]]*\])? @ git\+https://github\.com/medganbench/medganbench"')
 
 
@@ -71,10 +75,18 @@ def test_colab_install_cell_leaves_colabs_jupyter_stack_alone():
     # pip only upgrades a preinstalled package when its version fails a specifier: every bound must admit
     # Colab's own version, so the install cell adds packages and moves none of Colab's.
     for req in reqs:
-        pinned = COLAB_JUPYTER_PINS.get(_name(req)) or COLAB_PREINSTALLED.get(_name(req))
-        if pinned is not None:
+        pins = [COLAB_JUPYTER_PINS.get(_name(req)) or COLAB_PREINSTALLED.get(_name(req))]
+        if _name(req) == "numpy":
+            pins.append(COLAB_312_NUMPY)
+        for pinned in filter(None, pins):
             assert req.specifier.contains(pinned, prereleases=True), (
                 f"`{req}` would move Colab's {req.name} {pinned}; lower the bound or drop it from the Colab extras")
+
+
+def test_colab_pins_are_read():
+    assert COLAB_JUPYTER_PINS == {"ipykernel": "6.17.1", "jupyter-client": "7.4.9", "notebook": "6.5.7",
+                                  "ipywidgets": "7.7.1"}
+    assert COLAB_PREINSTALLED["tensorflow"] == "2.20.0" and COLAB_PREINSTALLED["keras"] == "3.13.2"
 
 
 def test_lab_extra_is_the_local_route():

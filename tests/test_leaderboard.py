@@ -164,3 +164,19 @@ def test_bench_and_leaderboard_modules_import_neither_tensorflow_nor_torch():
     proc = subprocess.run([sys.executable, "-c", code], check=False, capture_output=True, text=True,
                           env={**__import__("os").environ, "PYTHONPATH": str(Path(__file__).parents[1])})
     assert proc.returncode == 0, proc.stdout + proc.stderr
+
+
+def test_training_options_are_named_beside_the_model(tmp_path):
+    # A DiffAugment run of dcgan is not the plain dcgan: the table must tell the two rows apart.
+    sub = tmp_path / "submissions"
+    _write(sub, "plain.json", make_result(model="dcgan", fid=30.0))
+    with_options = make_result(model="dcgan", fid=20.0)
+    with_options["model"]["options"] = {"diffaugment": "color,translation,cutout"}
+    _write(sub, "da.json", with_options)
+    collected = collect(sub)
+    assert not collected.rejected, collected.rejected
+    assert sorted(r["model"] for r in collected.rows) == ["dcgan", "dcgan + diffaugment=color,translation,cutout"]
+    bad = make_result(model="dcgan", fid=20.0)
+    bad["model"]["options"] = {"Bad Key": "x", "diffaugment": "a\nb"}
+    problems = validate_submission(_write(tmp_path / "bad", "bad.json", bad))
+    assert any("options" in p for p in problems), problems

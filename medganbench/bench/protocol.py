@@ -171,6 +171,8 @@ def run_benchmark(cfg: BenchConfig, model_overrides: dict | None = None) -> Path
     artifacts["report"] = "report.md"
     model = {"name": cfg.model, "config": run["config"], "parameter_count": run["parameter_count"],
              "conditional": conditional, "source": "medganbench"}
+    if model_overrides:  # the leaderboard names them: a DiffAugment run is not the plain model
+        model["options"] = {k: model_overrides[k] for k in sorted(model_overrides)}
     run_dir = Path(run["run_dir"])
     training = {"steps": run["steps"], "images_seen": run["steps"] * budget.batch_size,
                 "batch_size": budget.batch_size, "wall_time_s": run["wall_time_s"], "budget": budget.name,
