@@ -115,20 +115,23 @@ def inception_group(images, dataset: str, size: int, seed: int, budget: Budget, 
 
 def memorization_group(images, features, extractor, dataset: str, size: int, out):
     """Near copies (pixel and domain space) and exact duplicates -> (metric group, picture path or None)."""
-    from medganbench.metrics.memorization import closest_pairs_figure, memorization_report
+    from medganbench.metrics.memorization import closest_pairs_figure, memorization_report, pixel_neighbours
 
     train = load_split(dataset, REFERENCE_SPLIT, size).images
     heldout = load_split(dataset, HELDOUT_SPLIT, size).images
     test = load_split(dataset, "test", size).images
+    # one nearest-neighbour search in pixels (10,000 x 4,708 images: seconds) for the test and the picture
+    pixel = pixel_neighbours(images, train)
     values = memorization_report(images, train, heldout, features=features, other_splits={"test": test},
                                  alpha=MEMORIZATION_SETTINGS["alpha"],
-                                 near_copy_quantile=MEMORIZATION_SETTINGS["near_copy_quantile"])
+                                 near_copy_quantile=MEMORIZATION_SETTINGS["near_copy_quantile"],
+                                 neighbours={"pixel": pixel})
     picture = None
     if out is not None:
         import matplotlib.pyplot as plt
 
         picture = Path(out) / "memorization.png"
-        fig = closest_pairs_figure(images, train, picture, n=8, space="pixel",
+        fig = closest_pairs_figure(images, train, picture, n=8, space="pixel", neighbours=pixel,
                                    title="Generated images closest to a training image (normalised pixels)")
         plt.close(fig)
     return metric_group(values, extractor_id=extractor.id, n_generated=len(images), n_reference=len(train)), picture
