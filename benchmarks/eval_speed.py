@@ -109,7 +109,7 @@ def main(argv=None) -> None:
         print(f"| {name} | {sec:.1f} |")
     print("where the evaluation's time goes (cumulative seconds of the kit's own functions; the metrics "
           "worker's time shows as call_worker):")
-    print(_top_kit_functions(profiler, 10))
+    print(_top_kit_functions(profiler, 15))
     total = times["evaluate_total"]
     verdict = (f"whole evaluation {total:.1f} s for {args.n} images: "
                + (f"within the {TARGET_S:.0f} s target" if total <= TARGET_S
