@@ -58,15 +58,16 @@ _LAZY = {
     "show_grid": "medganbench.viz:image_grid",
     "grid_array": "medganbench.viz:grid_array",
     "save_grid": "medganbench.viz:save_grid",
-    "plot_log": "medganbench.grids:plot_log",
-    "to_uint8": "medganbench.data.pipeline:to_uint8",
-    "to_float": "medganbench.data.pipeline:to_float",
+    "plot_log": "medganbench.viz:plot_log",
+    "to_uint8": "medganbench.imageconv:to_uint8",  # float [-1, 1] -> uint8
+    "to_float": "medganbench.imageconv:to_float",  # uint8 -> float32 [-1, 1]
     # translation
     "TranslateConfig": "medganbench.translate.run:TranslateConfig",
     "train_translation": "medganbench.translate.run:train_translation",
     "evaluate_translation": "medganbench.translate.evaluate:evaluate_translation",
     # runtime
     "configure_tensorflow": "medganbench.runtime:configure_tensorflow",
+    "Settings": "medganbench.settings:Settings",  # MEDGANBENCH_* variables: mgb.Settings.from_env()
 }
 
 __all__ = sorted([*_LAZY, "ConfigError", "DatasetUnavailable", "MedGanBenchError", "WeightsUnavailable",

@@ -210,11 +210,11 @@ class SampleGrids(Callback):
         self.every = int(every)
 
     def save(self, trainer, step: int):
-        from medganbench.data.pipeline import to_uint8
-        from medganbench.grids import save_grid
+        from medganbench.imageconv import to_uint8
+        from medganbench.viz import save_grid_png
 
         images = trainer.model.grid_images(self.inputs, trainer.sample_networks())
-        return save_grid(trainer.run.grid_file(step), to_uint8(images))
+        return save_grid_png(trainer.run.grid_file(step), to_uint8(images))
 
     def on_train_begin(self, trainer) -> None:
         if trainer.start_step == 0:
@@ -259,7 +259,7 @@ class LossPlot(Callback):
         if trainer.finished and trainer.run.log_file.exists():
             import matplotlib.pyplot as plt
 
-            from medganbench.grids import plot_log
+            from medganbench.viz import plot_log
 
             plt.close(plot_log(trainer.run.log_file, trainer.run.losses_plot))
 
@@ -283,6 +283,8 @@ class TrainingDiagnostics(Callback):
     def on_train_begin(self, trainer) -> None:
         import numpy as np
 
+        from medganbench.imageconv import model_input
+
         model = trainer.model
         images = trainer.arrays.get("images")
         self.active = hasattr(model, "sample_noise") and images is not None and len(images) >= 2
@@ -290,7 +292,7 @@ class TrainingDiagnostics(Callback):
             return
         n = min(self.n, len(images))
         pick = np.random.default_rng([self.seed, 7]).permutation(len(images))[:n]
-        self.real = images[pick].astype(np.float32) / 127.5 - 1.0
+        self.real = model_input(images[pick])  # the pipeline's range: uint8 converted, float taken as it is
         self.inputs = model.grid_inputs(n, self.seed + 7)
         self.losses = []
         if trainer.run.log_file.exists():  # resume: the loss series so far

@@ -38,6 +38,8 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from medganbench.errors import ConfigError
+from medganbench.imageconv import require_uint8_nhwc, to_float
+from medganbench.seeding import keras_seeded
 
 FLIP_POLICY: dict[str, tuple[str, str]] = {
     "pneumoniamnist": ("none", "chest X-rays are left-right asymmetric; a mirrored film shows situs inversus"),
@@ -153,12 +155,8 @@ def _residual_block(layers, x, filters: int, stride: int):
 
 
 def _to_float(images: np.ndarray) -> np.ndarray:
-    images = np.asarray(images)
-    if images.dtype != np.uint8:
-        raise ConfigError(f"classifier inputs must be uint8 images in [0, 255], got {images.dtype}.")
-    if images.ndim == 3:
-        images = images[..., None]
-    return images.astype(np.float32) / 127.5 - 1.0
+    """``uint8 (N, H, W[, C])`` -> ``float32 (N, H, W, C)`` in ``[-1, 1]``; anything else is refused."""
+    return to_float(require_uint8_nhwc(images, "classifier inputs"))
 
 
 def _targets(labels: np.ndarray, task: str) -> np.ndarray:
@@ -225,73 +223,73 @@ def train_classifier(images: np.ndarray, labels: np.ndarray, val_images: np.ndar
     keras = _keras()
     import tensorflow as tf
 
-    keras.utils.set_random_seed(int(seed))
-    x = _to_float(images)
-    y = _targets(labels, task)
-    if len(x) != len(y):
-        raise ConfigError(f"{len(x)} images but {len(y)} labels.")
-    if num_classes is None:
-        num_classes = int(y.shape[1]) if task == "multi-label" else int(max(y.max(), _targets(val_labels, task).max()) + 1)
-    flips = flips_for(dataset)[0] if recipe.flips == "auto" else recipe.flips
-    if flips not in ("none", "horizontal", "vertical", "both"):
-        raise ConfigError(f"recipe.flips={recipe.flips!r}; choose auto, none, horizontal, vertical or both.")
-    model = build_classifier(tuple(x.shape[1:]), num_classes, recipe.width)
-    steps = recipe.total_steps(len(x))
-    batch = recipe.effective_batch(len(x))
-    schedule = keras.optimizers.schedules.CosineDecay(recipe.learning_rate, decay_steps=steps)
-    optimizer = keras.optimizers.AdamW(learning_rate=schedule, weight_decay=recipe.weight_decay)
-    if task == "multi-label":
-        loss_fn = keras.losses.BinaryCrossentropy(from_logits=True)
-    else:
-        loss_fn = keras.losses.SparseCategoricalCrossentropy(from_logits=True)
-    aug = []
-    shift_frac = recipe.shift / float(x.shape[1]) * (x.shape[1] / 28.0)
-    if recipe.shift > 0:
-        aug.append(keras.layers.RandomTranslation(shift_frac, shift_frac, fill_mode="reflect", seed=seed))
-    if flips != "none":
-        mode = {"both": "horizontal_and_vertical"}.get(flips, flips)
-        aug.append(keras.layers.RandomFlip(mode, seed=seed + 1))
-    augment = keras.Sequential(aug) if aug else None
+    with keras_seeded(seed):  # keras.utils.set_random_seed for this training only
+        x = _to_float(images)
+        y = _targets(labels, task)
+        if len(x) != len(y):
+            raise ConfigError(f"{len(x)} images but {len(y)} labels.")
+        if num_classes is None:
+            num_classes = int(y.shape[1]) if task == "multi-label" else int(max(y.max(), _targets(val_labels, task).max()) + 1)
+        flips = flips_for(dataset)[0] if recipe.flips == "auto" else recipe.flips
+        if flips not in ("none", "horizontal", "vertical", "both"):
+            raise ConfigError(f"recipe.flips={recipe.flips!r}; choose auto, none, horizontal, vertical or both.")
+        model = build_classifier(tuple(x.shape[1:]), num_classes, recipe.width)
+        steps = recipe.total_steps(len(x))
+        batch = recipe.effective_batch(len(x))
+        schedule = keras.optimizers.schedules.CosineDecay(recipe.learning_rate, decay_steps=steps)
+        optimizer = keras.optimizers.AdamW(learning_rate=schedule, weight_decay=recipe.weight_decay)
+        if task == "multi-label":
+            loss_fn = keras.losses.BinaryCrossentropy(from_logits=True)
+        else:
+            loss_fn = keras.losses.SparseCategoricalCrossentropy(from_logits=True)
+        aug = []
+        shift_frac = recipe.shift / float(x.shape[1]) * (x.shape[1] / 28.0)
+        if recipe.shift > 0:
+            aug.append(keras.layers.RandomTranslation(shift_frac, shift_frac, fill_mode="reflect", seed=seed))
+        if flips != "none":
+            mode = {"both": "horizontal_and_vertical"}.get(flips, flips)
+            aug.append(keras.layers.RandomFlip(mode, seed=seed + 1))
+        augment = keras.Sequential(aug) if aug else None
 
-    @tf.function
-    def train_step(xb, yb):
-        if augment is not None:
-            xb = augment(xb, training=True)
-        with tf.GradientTape() as tape:
-            loss = loss_fn(yb, model(xb, training=True))
-        grads = tape.gradient(loss, model.trainable_variables)
-        optimizer.apply_gradients(zip(grads, model.trainable_variables))
-        return loss
+        @tf.function
+        def train_step(xb, yb):
+            if augment is not None:
+                xb = augment(xb, training=True)
+            with tf.GradientTape() as tape:
+                loss = loss_fn(yb, model(xb, training=True))
+            grads = tape.gradient(loss, model.trainable_variables)
+            optimizer.apply_gradients(zip(grads, model.trainable_variables))
+            return loss
 
-    trained = TrainedClassifier(model, task=task, num_classes=num_classes, recipe=recipe, seed=seed,
-                                history=[], best_step=0, flips=flips, seconds=0.0)
-    steps_per_epoch = max(1, math.ceil(len(x) / batch))
-    # Once per epoch, but at most ~10 checks in all: tiny subsets have 1-step epochs.
-    eval_every = max(1, steps_per_epoch // max(1, recipe.evals_per_epoch), steps // 10)
-    rng = np.random.default_rng(seed)
-    order, pos = rng.permutation(len(x)), 0
-    best_auc, best_weights = -np.inf, None
-    t0 = time.perf_counter()
-    bar = _bar(steps, desc, progress)
-    for step in range(1, steps + 1):
-        if pos + batch > len(x):
-            order, pos = rng.permutation(len(x)), 0
-        idx = order[pos:pos + batch]
-        pos += batch
-        loss = float(train_step(tf.constant(x[idx]), tf.constant(y[idx])))
-        bar.update(1)
-        if step % eval_every == 0 or step == steps:
-            val = evaluate(trained, val_images, val_labels)
-            trained.history.append({"step": step, "loss": loss, **{f"val_{k}": v for k, v in val.items()}})
-            score = val["auc"] if val["auc"] is not None else val["acc"]
-            if score > best_auc:
-                best_auc, best_weights, trained.best_step = score, model.get_weights(), step
-            bar.set_postfix(loss=f"{loss:.3f}", val_auc=f"{score:.3f}")
-    bar.close()
-    if best_weights is not None:
-        model.set_weights(best_weights)
-    trained.seconds = time.perf_counter() - t0
-    return trained
+        trained = TrainedClassifier(model, task=task, num_classes=num_classes, recipe=recipe, seed=seed,
+                                    history=[], best_step=0, flips=flips, seconds=0.0)
+        steps_per_epoch = max(1, math.ceil(len(x) / batch))
+        # Once per epoch, but at most ~10 checks in all: tiny subsets have 1-step epochs.
+        eval_every = max(1, steps_per_epoch // max(1, recipe.evals_per_epoch), steps // 10)
+        rng = np.random.default_rng(seed)
+        order, pos = rng.permutation(len(x)), 0
+        best_auc, best_weights = -np.inf, None
+        t0 = time.perf_counter()
+        bar = _bar(steps, desc, progress)
+        for step in range(1, steps + 1):
+            if pos + batch > len(x):
+                order, pos = rng.permutation(len(x)), 0
+            idx = order[pos:pos + batch]
+            pos += batch
+            loss = float(train_step(tf.constant(x[idx]), tf.constant(y[idx])))
+            bar.update(1)
+            if step % eval_every == 0 or step == steps:
+                val = evaluate(trained, val_images, val_labels)
+                trained.history.append({"step": step, "loss": loss, **{f"val_{k}": v for k, v in val.items()}})
+                score = val["auc"] if val["auc"] is not None else val["acc"]
+                if score > best_auc:
+                    best_auc, best_weights, trained.best_step = score, model.get_weights(), step
+                bar.set_postfix(loss=f"{loss:.3f}", val_auc=f"{score:.3f}")
+        bar.close()
+        if best_weights is not None:
+            model.set_weights(best_weights)
+        trained.seconds = time.perf_counter() - t0
+        return trained
 
 
 def _bar(total: int, desc: str, enabled: bool):

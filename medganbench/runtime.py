@@ -1,7 +1,8 @@
 """Process-level switches shared by the package, the CLI and the notebooks.
 
 ``MEDGANBENCH_SMOKE=1`` makes every notebook and long command run a shrunken version of the
-same code (few steps, few samples) so the test suite can execute all of them quickly.
+same code (few steps, few samples) so the test suite can execute all of them quickly. These helpers are
+the notebooks' edge: they read it through :class:`medganbench.settings.Settings`, the one parser.
 """
 
 from __future__ import annotations
@@ -9,17 +10,19 @@ from __future__ import annotations
 import os
 from typing import TypeVar
 
+from medganbench.settings import Settings
+
 T = TypeVar("T")
 
 
-def is_smoke() -> bool:
-    """True when ``MEDGANBENCH_SMOKE`` is set to a true value (``1``, ``true``, ``yes``)."""
-    return os.environ.get("MEDGANBENCH_SMOKE", "").strip().lower() in {"1", "true", "yes", "on"}
+def is_smoke(settings: Settings | None = None) -> bool:
+    """True in smoke mode: ``settings.smoke``, else ``MEDGANBENCH_SMOKE`` set to ``1``/``true``/``yes``/``on``."""
+    return (settings or Settings.from_env()).smoke
 
 
-def smoke(full: T, small: T) -> T:
+def smoke(full: T, small: T, settings: Settings | None = None) -> T:
     """Return ``small`` in smoke mode and ``full`` otherwise (notebook parameters use this)."""
-    return small if is_smoke() else full
+    return small if is_smoke(settings) else full
 
 
 def configure_tensorflow(memory_growth: bool = True, quiet: bool = True) -> None:

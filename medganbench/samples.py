@@ -123,7 +123,7 @@ def generate_samples(run_dir: str | Path, n: int, labels=None, seed: int = 0, ba
     labels (conditional runs): None = drawn with the training set's class balance; a list of classes
     = cycled through in order (``[0, 1]`` -> 0,1,0,1,...); an array of length ``n`` = used as given.
     """
-    from medganbench.data.pipeline import to_uint8
+    from medganbench.imageconv import to_uint8
     from medganbench.models.noise_gan import generate_with
 
     if n < 1:

@@ -442,12 +442,23 @@ def run_training(config: TrainConfig, model_overrides: dict | None = None, datas
 
     config.validate()
     run_dir = config.run_dir()
+    # A multi-worker strategy must exist before TensorFlow runs anything; only its chief owns the run folder,
+    # so only the chief checks and locks it (a worker that took the lock first would lock the chief out, and
+    # then wait for it in the collective forever).
+    strategy = None
+    if config.distribute == "multiworker":
+        from medganbench.runtime import configure_tensorflow
+
+        configure_tensorflow()
+        strategy = make_strategy("multiworker")
+        if not is_chief(strategy):
+            return _run_training_locked(config, model_overrides, dataset, callbacks, strategy)
     check_writable(run_dir, "--out")
     with hold_run_lock(run_dir):
-        return _run_training_locked(config, model_overrides, dataset, callbacks)
+        return _run_training_locked(config, model_overrides, dataset, callbacks, strategy)
 
 
-def _run_training_locked(config: TrainConfig, model_overrides, dataset, callbacks) -> TrainResult:
+def _run_training_locked(config: TrainConfig, model_overrides, dataset, callbacks, strategy=None) -> TrainResult:
     import keras
 
     from medganbench.config import from_dict
@@ -455,12 +466,6 @@ def _run_training_locked(config: TrainConfig, model_overrides, dataset, callback
     from medganbench.models import make_config, model_class
     from medganbench.runtime import configure_tensorflow
 
-    config.validate()
-    # A multi-worker strategy must exist before TensorFlow runs anything; only its chief owns the run folder.
-    strategy = None
-    if config.distribute == "multiworker":
-        configure_tensorflow()
-        strategy = make_strategy("multiworker")
     chief = strategy is None or is_chief(strategy)
     run = RunFolder(config.run_dir())
     if chief:

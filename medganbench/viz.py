@@ -5,6 +5,11 @@
 - :func:`image_grid` draws the same mosaic with each image's class name on it and returns a
   matplotlib ``Figure``; a notebook cell that ends with it shows it inline.
 - :func:`save_grid` writes that figure as a PNG (atomically).
+- :func:`save_grid_png` writes the bare mosaic's pixels as a PNG (the Trainer's ``grids/step_XXXXXX.png``).
+- :func:`plot_log` draws a run's ``log.csv`` (losses, discriminator outputs).
+
+Every other picture of the kit that tiles images (the benchmark's ``samples.png``, translation montages,
+translation grids) tiles them with :func:`grid_array`.
 
 Images may be ``uint8`` in ``[0, 255]`` or ``float`` in ``[-1, 1]`` (the generator's range), shaped
 ``(N, H, W)``, ``(N, H, W, 1)`` or ``(N, H, W, 3)`` (NHWC).
@@ -17,23 +22,9 @@ from pathlib import Path
 
 import numpy as np
 
-from medganbench.data.pipeline import to_uint8
 from medganbench.errors import MedGanBenchError
-from medganbench.io import save_figure
-
-
-def as_uint8_nhwc(images) -> np.ndarray:
-    """Images -> ``uint8 (N, H, W, C)``; float input is read as ``[-1, 1]`` (values outside are clipped)."""
-    x = np.asarray(images)
-    if x.ndim == 3:
-        x = x[..., None]
-    if x.ndim != 4 or x.shape[-1] not in (1, 3):
-        raise MedGanBenchError(f"Expected images (N,H,W) or (N,H,W,C) with C=1 or 3, got shape {x.shape}.")
-    if x.dtype == np.uint8:
-        return x
-    if np.issubdtype(x.dtype, np.floating):
-        return to_uint8(x)
-    raise MedGanBenchError(f"Expected uint8 images in [0, 255] or float in [-1, 1], got dtype {x.dtype}.")
+from medganbench.imageconv import as_uint8_nhwc  # noqa: F401  (re-exported)
+from medganbench.io import atomic_path, save_figure
 
 
 def grid_array(images, ncols: int = 8, pad: int = 2, pad_value: int = 0) -> np.ndarray:
@@ -116,3 +107,53 @@ def save_grid(path: str | Path, images, labels=None, class_names=None, ncols: in
     """Draw :func:`image_grid` and write it as a PNG at ``path`` (folders created; atomic). Returns the path."""
     fig = image_grid(images, labels=labels, class_names=class_names, ncols=ncols, title=title, **kwargs)
     return save_figure(fig, path, dpi=dpi)
+
+
+def save_grid_png(path: str | Path, images, ncols: int | None = None) -> Path:
+    """Write the pixels of :func:`grid_array`'s mosaic of ``images`` as a PNG (atomically; grey stays grey).
+
+    images: ``uint8 (N, H, W[, C])`` or float ``[-1, 1]``; ``ncols`` defaults to ``ceil(sqrt(N))``; 1-pixel
+    white padding. A labelled figure for people is :func:`save_grid`.
+    """
+    import matplotlib.image as mpimg
+
+    n = len(images)
+    grid = grid_array(images, ncols or max(1, int(math.ceil(math.sqrt(n)))), pad=1, pad_value=255)
+    path = Path(path)
+    with atomic_path(path, suffix=".png") as tmp:
+        if grid.shape[-1] == 1:
+            mpimg.imsave(tmp, grid[..., 0], cmap="gray", vmin=0, vmax=255, format="png")
+        else:
+            mpimg.imsave(tmp, grid, format="png")
+    return path
+
+
+def plot_log(log_csv: str | Path, path: str | Path | None = None, columns=None):
+    """Plot the loss curves (and D(x), D(G(z))) of a run's ``log.csv``; save a PNG when ``path`` is given.
+
+    Returns the matplotlib figure (notebooks show it inline).
+    """
+    import csv
+
+    import matplotlib.pyplot as plt
+
+    with open(log_csv, newline="") as fh:
+        rows = list(csv.DictReader(fh))
+    fig, axes = plt.subplots(1, 2, figsize=(10, 3.2))
+    if rows:
+        steps = [int(r["step"]) for r in rows]
+        losses = columns or [k for k in rows[0] if k.endswith("_loss")]
+        for k in losses:
+            axes[0].plot(steps, [float(r[k]) for r in rows], label=k)
+        for k in ("d_real", "d_fake"):
+            if k in rows[0]:
+                axes[1].plot(steps, [float(r[k]) for r in rows], label=k)
+    axes[0].set(xlabel="step", title="losses")
+    axes[1].set(xlabel="step", title="discriminator outputs")
+    for ax in axes:
+        if ax.lines:
+            ax.legend(fontsize=8)
+    fig.tight_layout()
+    if path is not None:
+        save_figure(fig, path, dpi=100)
+    return fig

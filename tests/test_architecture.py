@@ -100,22 +100,8 @@ def test_the_graph_sees_function_level_imports():
     assert "medganbench.checkpoint" in graph["medganbench.models.translation_base"]  # imported inside a method
 
 
-#: Cycles being removed by their owners (issue 10), each a pair of function-level imports; only those edges
-#: are left out, so any other cycle, through these modules too, still fails. Delete an entry once fixed.
-#: - translate/run.py imports evaluate_translation at its bottom, evaluate.py imports run.load_run;
-#: - metrics/domain.py calls train_extractor (batched_features, train_in_subprocess), which imports the
-#:   extractor's identity (EXTRACTOR_VERSION, extractor_id, ...) back from domain.py.
-PENDING = {("medganbench.translate.run", "medganbench.translate.evaluate"),
-           ("medganbench.translate.evaluate", "medganbench.translate.run"),
-           ("medganbench.metrics.domain", "medganbench.metrics.train_extractor"),
-           ("medganbench.metrics.train_extractor", "medganbench.metrics.domain")}
-
-
 def test_no_import_cycles_in_the_package():
-    graph = import_graph()
-    for a, b in PENDING:
-        graph[a].discard(b)
-    found = cycles(graph)
+    found = cycles(import_graph())  # no allowance: every edge counts, function-level imports too
     assert not found, "import cycles: " + "; ".join(" <-> ".join(c) for c in found)
 
 

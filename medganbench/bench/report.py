@@ -12,45 +12,50 @@ from medganbench.io import atomic_write_text, save_figure
 def save_sample_grid(images: np.ndarray, path: str | Path, labels: np.ndarray | None = None, *,
                      per_class: int = 8, max_images: int = 64, title: str | None = None,
                      class_names: list[str] | None = None) -> Path:
-    """PNG grid of generated images.
+    """PNG grid of generated images, tiled by :func:`medganbench.viz.grid_array`.
 
     images: ``uint8`` ``(N, H, W)`` or ``(N, H, W, C)``; labels: optional ``(N,)``/``(N, 1)`` ints. With labels,
-    one row per class (``per_class`` images each, class shown on the left); else up to ``max_images`` images.
+    one row per class (``per_class`` images each, class name on the left); else up to ``max_images`` images in
+    a square-ish grid.
     """
     import matplotlib
 
     matplotlib.use("Agg", force=False)
     import matplotlib.pyplot as plt
 
-    images = np.asarray(images)
-    if images.ndim == 4 and images.shape[-1] == 1:
-        images = images[..., 0]
-    rows: list[tuple[str, np.ndarray]] = []
+    from medganbench.imageconv import require_uint8_nhwc
+    from medganbench.viz import grid_array
+
+    images = require_uint8_nhwc(images, "sample images")
+    pad = 2
+    names: list[str] = []
     if labels is not None and len(labels):
         lab = np.asarray(labels).reshape(len(labels), -1)[:, 0]
-        for c in np.unique(lab):
-            name = class_names[int(c)] if class_names and 0 <= int(c) < len(class_names) else f"class {int(c)}"
-            rows.append((name, images[lab == c][:per_class]))
+        classes = np.unique(lab)
+        ncols = max(1, min(per_class, max(int((lab == c).sum()) for c in classes)))
+        cells = np.zeros((len(classes) * ncols,) + images.shape[1:], np.uint8)  # short rows stay black
+        for r, c in enumerate(classes):
+            row = images[lab == c][:ncols]
+            cells[r * ncols:r * ncols + len(row)] = row
+            names.append(class_names[int(c)] if class_names and 0 <= int(c) < len(class_names)
+                         else f"class {int(c)}")
     else:
         n = min(len(images), max_images)
-        cols = int(np.ceil(np.sqrt(n)))
-        rows = [("", images[i:i + cols]) for i in range(0, n, cols)]
-    ncols = max(len(r[1]) for r in rows)
-    fig, axes = plt.subplots(len(rows), ncols, figsize=(ncols * 0.9 + 0.6, len(rows) * 0.9 + 0.4),
-                             squeeze=False, dpi=100)
-    for r, (name, imgs) in enumerate(rows):
-        for c in range(ncols):
-            ax = axes[r][c]
-            ax.set_xticks([])
-            ax.set_yticks([])
-            for s in ax.spines.values():
-                s.set_visible(False)
-            if c < len(imgs):
-                ax.imshow(imgs[c], cmap="gray" if imgs[c].ndim == 2 else None, vmin=0, vmax=255)
-            if c == 0 and name:
-                ax.set_ylabel(name, fontsize=8)
+        ncols = int(np.ceil(np.sqrt(n)))
+        cells = images[:n]
+    mosaic = grid_array(cells, ncols=ncols, pad=pad)
+    nrows = int(np.ceil(len(cells) / ncols))
+    fig, ax = plt.subplots(figsize=(ncols * 0.9 + 0.6, nrows * 0.9 + 0.4), dpi=100)
+    ax.imshow(mosaic[..., 0] if mosaic.shape[-1] == 1 else mosaic, cmap="gray", vmin=0, vmax=255,
+              interpolation="nearest")
+    ax.set_xticks([])
+    h = images.shape[1]
+    ax.set_yticks([pad + r * (h + pad) + h / 2 for r in range(len(names))], names, fontsize=8)
+    ax.tick_params(length=0)
+    for s in ax.spines.values():
+        s.set_visible(False)
     if title:
-        fig.suptitle(title, fontsize=9)
+        ax.set_title(title, fontsize=9)
     fig.tight_layout()
     return save_figure(fig, path, close=True)
 

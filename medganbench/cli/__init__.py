@@ -44,6 +44,9 @@ def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
     try:
+        from medganbench.settings import Settings
+
+        args.settings = Settings.from_env()  # the CLI's edge: MEDGANBENCH_* read once, bad values refused here
         return int(args.func(args) or 0)
     except MedGanBenchError as exc:
         print(f"medganbench: error: {exc}", file=sys.stderr)

@@ -38,20 +38,20 @@ def _summary(path) -> None:
         print(f"    warning: {warning}")
 
 
-def _smoke_budget(cfg):
-    """The edge where ``MEDGANBENCH_SMOKE=1`` is read: the command then runs ``--budget smoke``."""
+def _smoke_budget(cfg, settings=None):
+    """Smoke mode (``MEDGANBENCH_SMOKE=1``, read by the CLI's ``main``) makes the command run ``--budget smoke``."""
     import dataclasses
 
     from medganbench.runtime import is_smoke
 
-    return dataclasses.replace(cfg, budget="smoke") if is_smoke() else cfg
+    return dataclasses.replace(cfg, budget="smoke") if is_smoke(settings) else cfg
 
 
 def _bench(args: argparse.Namespace) -> int:
     from medganbench.bench.protocol import BenchConfig, run_benchmark
     from medganbench.cli.train import model_overrides
 
-    cfg = _smoke_budget(dataclass_from_args(BenchConfig, args))
+    cfg = _smoke_budget(dataclass_from_args(BenchConfig, args), getattr(args, "settings", None))
     _summary(run_benchmark(cfg, model_overrides(cfg.model, args.set)))
     return 0
 
@@ -59,7 +59,7 @@ def _bench(args: argparse.Namespace) -> int:
 def _eval(args: argparse.Namespace) -> int:
     from medganbench.bench.protocol import EvalConfig, evaluate_samples
 
-    cfg = _smoke_budget(dataclass_from_args(EvalConfig, args))
+    cfg = _smoke_budget(dataclass_from_args(EvalConfig, args), getattr(args, "settings", None))
     if not cfg.samples:
         from medganbench.errors import ConfigError
 

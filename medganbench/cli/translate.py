@@ -50,12 +50,21 @@ def _tasks(args: argparse.Namespace) -> int:
     return 0
 
 
+def _folders(args: argparse.Namespace):
+    """--dicom / --data, else the settings ``main`` read from the environment: passed down explicitly."""
+    settings = getattr(args, "settings", None)
+    dicom = args.dicom if args.dicom is not None else (settings.dicom if settings else None)
+    data = args.data if args.data is not None else (settings.data if settings else None)
+    return dicom, data
+
+
 def _train(args: argparse.Namespace) -> int:
     from medganbench.config import dataclass_from_args
     from medganbench.translate.run import TranslateConfig, train_translation
 
     cfg = dataclass_from_args(TranslateConfig, args)
-    state = train_translation(cfg, args.out, dicom=args.dicom, data_root=args.data,
+    dicom, data = _folders(args)
+    state = train_translation(cfg, args.out, dicom=dicom, data_root=data,
                               progress=not args.no_progress)
     print(f"trained {state['step']} steps in {state['wall_time_s']:.1f} s; val L1 {state['val_l1']:.4f}; "
           f"run folder {args.out}")
@@ -66,7 +75,8 @@ def _eval(args: argparse.Namespace) -> int:
     from medganbench.translate.evaluate import evaluate_translation
     from medganbench.translate.report import format_table
 
-    result = evaluate_translation(args.run, args.out, dicom=args.dicom, data_root=args.data,
+    dicom, data = _folders(args)
+    result = evaluate_translation(args.run, args.out, dicom=dicom, data_root=data,
                                   judge=not args.no_judge)
     print(format_table(result))
     print(f"wrote {args.out}/result.json")

@@ -46,6 +46,7 @@ def _env(smoke: bool, extra_path: str | None):
     before = dict(os.environ)
     os.environ["TF_CPP_MIN_LOG_LEVEL"] = os.environ.get("TF_CPP_MIN_LOG_LEVEL", "2")
     os.environ.pop("MPLBACKEND", None)  # the kernel's inline backend, so figures land in the page
+    # Written, not read: the notebook kernel is a child process, and the environment is how it gets smoke mode.
     if smoke:
         os.environ["MEDGANBENCH_SMOKE"] = "1"
     else:

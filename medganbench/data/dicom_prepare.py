@@ -46,6 +46,7 @@ import numpy as np
 from medganbench.data.dicom import ScanResult, Series, Skipped, load_series, scan
 from medganbench.data.windows import parse_window, window_volume
 from medganbench.errors import MedGanBenchError
+from medganbench.imageconv import to_unit, unit_to_uint8
 from medganbench.io import atomic_path, atomic_write_text
 
 SPLITS = ("train", "val", "test")
@@ -119,8 +120,8 @@ def series_to_slices(series: Series, cfg: PrepareConfig, progress: bool = False,
         u8 = u8[:, t:b, left:r]
     out = np.empty((len(u8), cfg.size, cfg.size), dtype=np.uint8)
     for i, sl in enumerate(u8):
-        sq = _square(sl, cfg.fit).astype(np.float32) / 255.0
-        out[i] = np.round(np.clip(resize(sq, (cfg.size, cfg.size), anti_aliasing=True, order=1), 0, 1) * 255)
+        sq = to_unit(_square(sl, cfg.fit), np.float32)
+        out[i] = unit_to_uint8(resize(sq, (cfg.size, cfg.size), anti_aliasing=True, order=1))
     fg = (out > cfg.foreground_level).mean(axis=(1, 2))
     keep = fg >= cfg.min_foreground
     info.update(kept=int(keep.sum()), dropped_background=int((~keep).sum()), bad_slices=n_bad, **win)

@@ -27,10 +27,11 @@ import numpy as np
 
 from medganbench.data import catalog
 from medganbench.errors import DatasetUnavailable, MedGanBenchError
+from medganbench.settings import Settings
 
 SPLITS = ("train", "val", "test")
 DOWNLOAD_TIMEOUT_S = 10.0
-URL_BASE_ENV = "MEDGANBENCH_MEDMNIST_URL_BASE"
+URL_BASE_ENV = Settings.variable("medmnist_url_base")  # the name, for messages and tests
 
 
 @dataclass
@@ -58,13 +59,14 @@ class Dataset:
         return int(self.card.get("num_classes", int(self.labels.max()) + 1 if len(self.labels) else 0))
 
 
-def resolve_root(root: str | os.PathLike | None = None) -> Path:
-    """The folder that holds (or will hold) the npz files."""
+def resolve_root(root: str | os.PathLike | None = None, settings: Settings | None = None) -> Path:
+    """The folder that holds (or will hold) the npz files: ``root``, else ``settings.data``
+    (``$MEDGANBENCH_DATA`` when no settings are given), else medmnist's default."""
     if root is not None:
         return Path(root).expanduser()
-    env = os.environ.get("MEDGANBENCH_DATA")
-    if env:
-        return Path(env).expanduser()
+    data = (settings or Settings.from_env()).data
+    if data is not None:
+        return data
     return Path(catalog.default_root())
 
 
@@ -148,9 +150,9 @@ def download(flag: str, size: int = 28, root=None, *, url: str | None = None, md
     return target
 
 
-def _url_from_env(file_name: str) -> str | None:
+def _url_from_env(file_name: str, settings: Settings | None = None) -> str | None:
     """``$MEDGANBENCH_MEDMNIST_URL_BASE/<file>`` when set: a mirror, or a refusing address in tests."""
-    base = os.environ.get(URL_BASE_ENV, "").strip()
+    base = (settings or Settings.from_env()).medmnist_url_base
     return f"{base.rstrip('/')}/{file_name}" if base else None
 
 

@@ -13,6 +13,7 @@ import numpy as np
 
 from medganbench.data.medmnist import SPLITS, Dataset
 from medganbench.errors import ConfigError
+from medganbench.imageconv import unit_to_uint8
 
 CLASSES = ("no lesion", "lesion")
 #: Default number of images per split (train/val/test).
@@ -45,7 +46,7 @@ def make_phantoms(n: int, size: int = 28, seed: int | np.random.SeedSequence = 0
     for start in range(0, n, _CHUNK):
         stop = min(n, start + _CHUNK)
         img, mask = _draw(rng, labels[start:stop], xx, yy, soft)
-        images[start:stop] = np.clip(np.rint(img * 255.0), 0, 255).astype(np.uint8)
+        images[start:stop] = unit_to_uint8(img)
         masks[start:stop] = mask
     return images, labels, masks
 

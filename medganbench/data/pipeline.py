@@ -9,18 +9,7 @@ from __future__ import annotations
 import numpy as np
 
 from medganbench.errors import ConfigError
-
-
-def to_float(images_uint8):
-    """``uint8 [0, 255]`` -> ``float32 [-1, 1]`` (works on numpy arrays and tensors)."""
-    return (images_uint8.astype(np.float32) if isinstance(images_uint8, np.ndarray)
-            else _tf().cast(images_uint8, "float32")) / 127.5 - 1.0
-
-
-def to_uint8(images_float) -> np.ndarray:
-    """``float32 [-1, 1]`` -> ``uint8 [0, 255]`` numpy array (rounded, clipped)."""
-    x = np.asarray(images_float, dtype=np.float32)
-    return np.clip(np.rint((x + 1.0) * 127.5), 0, 255).astype(np.uint8)
+from medganbench.imageconv import to_float, to_uint8  # noqa: F401  (the owner is imageconv; older imports)
 
 
 def _tf():
@@ -74,7 +63,7 @@ def make_input_pipeline(arrays: dict[str, np.ndarray], batch_size: int, seed: in
     sig = {k: tf.TensorSpec((per,) + v.shape[1:], tf.uint8 if k in uint8 else tf.int32)
            for k, v in arrays.items()}
     ds = tf.data.Dataset.from_generator(gen, output_signature=sig)
-    ds = ds.map(lambda b: {k: (tf.cast(v, tf.float32) / 127.5 - 1.0 if k in uint8 else v) for k, v in b.items()})
+    ds = ds.map(lambda b: {k: (to_float(v) if k in uint8 else v) for k, v in b.items()})
     return ds.prefetch(4)
 
 

@@ -19,6 +19,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from medganbench.errors import MedGanBenchError
+from medganbench.imageconv import unit_to_uint8
 
 #: CT windows as (centre, width) in Hounsfield units (common radiology presets).
 CT_PRESETS: dict[str, tuple[float, float]] = {
@@ -48,7 +49,7 @@ class VoiLut:
         lut = np.asarray(self.table, dtype=np.float32)
         idx = np.clip(np.round(np.asarray(values, dtype=np.float64)) - self.first, 0, len(lut) - 1).astype(np.int64)
         top = float(2 ** self.bits - 1) if self.bits > 0 else max(float(lut.max()), 1.0)
-        return np.round(np.clip(lut[idx] / top, 0.0, 1.0) * 255.0).astype(np.uint8)
+        return unit_to_uint8(lut[idx] / top)
 
 
 def apply_window(values: np.ndarray, center: float, width: float) -> np.ndarray:
@@ -57,7 +58,7 @@ def apply_window(values: np.ndarray, center: float, width: float) -> np.ndarray:
         raise MedGanBenchError(f"window width must be positive, got {width}.")
     lo = center - width / 2.0
     scaled = (np.asarray(values, dtype=np.float32) - lo) / float(width)
-    return np.round(np.clip(scaled, 0.0, 1.0) * 255.0).astype(np.uint8)
+    return unit_to_uint8(scaled)
 
 
 def percentile_window(values: np.ndarray, low: float = 0.5, high: float = 99.5) -> tuple[float, float]:

@@ -40,7 +40,6 @@ Public API::
 
 from __future__ import annotations
 
-import hashlib
 import json
 import os
 from dataclasses import replace
@@ -50,12 +49,18 @@ import numpy as np
 
 from medganbench.classifier import ClassifierRecipe
 from medganbench.errors import ConfigError
-from medganbench.io import atomic_path, sha256_file
+from medganbench.io import atomic_path
 from medganbench.metrics.encoder import EncoderRecipe
-
-#: Bump when the extractor's code changes in a way that changes its features.
-#: 2: VICReg encoder by default; weights stored and hashed as arrays; deterministic training.
-EXTRACTOR_VERSION = 2
+from medganbench.metrics.extractor_identity import (  # noqa: F401  (re-exported: the identity's owner)
+    EXTRACTOR_VERSION,
+    SHIPPED_DIR,
+    extractor_id,
+    shipped_extractors,
+)
+from medganbench.metrics.extractor_identity import dataset_key as _dataset_key
+from medganbench.metrics.extractor_identity import extractor_method as _method
+from medganbench.metrics.extractor_identity import file_sha256 as _file_sha256
+from medganbench.settings import Settings
 
 #: The default recipe: VICReg, 32-d embedding (about 3-7 minutes on 2 loaded CPU cores at 28 px).
 DOMAIN_RECIPE = EncoderRecipe()
@@ -63,52 +68,16 @@ DOMAIN_RECIPE = EncoderRecipe()
 #: The classifier recipe (the normal/pneumonia judge of the translation benchmark).
 CLASSIFIER_RECIPE = ClassifierRecipe(width=32, epochs=10, min_steps=300, batch_size=128, learning_rate=2e-3)
 
-#: Where the shipped reference extractors live (one folder per id: weights.npz + meta.json).
-SHIPPED_DIR = Path(__file__).resolve().parent / "shipped"
-
-_SHA_CACHE: dict[tuple, str] = {}
-
-
-def cache_root(cache_dir: str | os.PathLike | None = None) -> Path:
-    """The kit's cache folder: ``cache_dir``, else ``$MEDGANBENCH_CACHE``, else ``~/.cache/medganbench``."""
+def cache_root(cache_dir: str | os.PathLike | None = None, settings: Settings | None = None) -> Path:
+    """The kit's cache folder: ``cache_dir``, else ``settings.cache`` (``$MEDGANBENCH_CACHE`` when no settings
+    are given), else ``$XDG_CACHE_HOME/medganbench`` (``~/.cache/medganbench``)."""
     if cache_dir is not None:
         return Path(cache_dir).expanduser()
-    env = os.environ.get("MEDGANBENCH_CACHE")
-    if env:
-        return Path(env).expanduser()
+    cache = (settings or Settings.from_env()).cache
+    if cache is not None:
+        return cache
     xdg = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
     return Path(xdg) / "medganbench"
-
-
-def _file_sha256(path: str | os.PathLike) -> str:
-    st = os.stat(path)
-    key = (str(Path(path).resolve()), st.st_size, st.st_mtime_ns)
-    if key not in _SHA_CACHE:
-        _SHA_CACHE[key] = sha256_file(path)
-    return _SHA_CACHE[key]
-
-
-def _dataset_key(dataset: str) -> str:
-    """A stable name for the data set: its MedMNIST flag, or ``<stem>-<sha8>`` for a custom ``.npz``."""
-    if str(dataset).endswith(".npz"):
-        return f"{Path(dataset).stem}-{_file_sha256(dataset)[:8]}"
-    return str(dataset)
-
-
-def _method(recipe) -> str:
-    if isinstance(recipe, EncoderRecipe):
-        return recipe.kind
-    if isinstance(recipe, ClassifierRecipe):
-        return "classifier"
-    raise ConfigError(f"recipe must be an EncoderRecipe or a ClassifierRecipe, got {type(recipe).__name__}.")
-
-
-def extractor_id(dataset: str, size: int, recipe, seed: int) -> str:
-    """``domain-<dataset>-<size>-<12 hex>``: a hash of data set, size, method, recipe, seed and extractor version."""
-    key = _dataset_key(dataset)
-    blob = json.dumps({"dataset": key, "size": int(size), "method": _method(recipe), "recipe": recipe.to_dict(),
-                       "seed": int(seed), "version": EXTRACTOR_VERSION}, sort_keys=True)
-    return f"domain-{key}-{int(size)}-{hashlib.sha256(blob.encode()).hexdigest()[:12]}"
 
 
 class DomainExtractor:
@@ -161,13 +130,6 @@ class DomainExtractor:
 
     def __repr__(self) -> str:
         return f"DomainExtractor({self.id!r}, dim={self.dim}, effective_dim={self.effective_dim}, {self.source})"
-
-
-def shipped_extractors() -> dict[str, Path]:
-    """``{id: folder}`` of the extractors shipped inside the package."""
-    if not SHIPPED_DIR.is_dir():
-        return {}
-    return {f.name: f for f in sorted(SHIPPED_DIR.iterdir()) if (f / "meta.json").is_file()}
 
 
 def _load(folder: Path, source: str) -> DomainExtractor:

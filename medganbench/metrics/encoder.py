@@ -37,6 +37,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from medganbench.errors import ConfigError
+from medganbench.seeding import keras_seeded
 
 
 @dataclass
@@ -190,51 +191,53 @@ def train_encoder(images: np.ndarray, recipe: EncoderRecipe, seed: int = 0, log=
     """Train the VICReg encoder on ``uint8 (N, H, W, C)`` images (labels are never used).
 
     Returns ``(encoder, head, history, seconds)``; ``history``: one ``{"epoch", "step", "loss"}`` per epoch.
-    ``log``: optional callable taking one line of text per epoch. Seeds the Keras initialisers with
-    ``seed`` (call it in a process of its own: :mod:`medganbench.metrics.train_extractor`).
+    ``log``: optional callable taking one line of text per epoch. ``seed`` seeds the Keras initialisers
+    for this call only (:func:`medganbench.seeding.keras_seeded`: the caller's ``random`` / ``np.random`` /
+    Keras global state is left as it was); the shipped extractors train in a process of their own for op
+    determinism (:mod:`medganbench.metrics.train_extractor`).
     """
-    from medganbench.classifier import _to_float
+    from medganbench.imageconv import require_uint8_nhwc, to_float
 
     keras = _keras()
     import tensorflow as tf
 
-    x = _to_float(images)
+    x = to_float(require_uint8_nhwc(images))
     if recipe.max_train_images:
         x = x[:recipe.max_train_images]
     if len(x) < 4:
         raise ConfigError(f"the encoder needs at least 4 training images, got {len(x)}.")
-    keras.utils.set_random_seed(int(seed))
-    encoder, head = build_encoder(tuple(x.shape[1:]), recipe)
-    batch = recipe.effective_batch(len(x))
-    per_epoch = recipe.steps_per_epoch(len(x))
-    steps = recipe.total_steps(len(x))
-    schedule = keras.optimizers.schedules.CosineDecay(recipe.learning_rate, decay_steps=steps)
-    optimizer = keras.optimizers.AdamW(learning_rate=schedule, weight_decay=recipe.weight_decay)
-    variables = encoder.trainable_variables + head.trainable_variables
+    with keras_seeded(seed):  # keras.utils.set_random_seed for this training only
+        encoder, head = build_encoder(tuple(x.shape[1:]), recipe)
+        batch = recipe.effective_batch(len(x))
+        per_epoch = recipe.steps_per_epoch(len(x))
+        steps = recipe.total_steps(len(x))
+        schedule = keras.optimizers.schedules.CosineDecay(recipe.learning_rate, decay_steps=steps)
+        optimizer = keras.optimizers.AdamW(learning_rate=schedule, weight_decay=recipe.weight_decay)
+        variables = encoder.trainable_variables + head.trainable_variables
 
-    @tf.function
-    def train_step(xb, step):
-        with tf.GradientTape() as tape:
-            z1 = head(encoder(augment(xb, seed, step, 0), training=True), training=True)
-            z2 = head(encoder(augment(xb, seed, step, 1), training=True), training=True)
-            loss = vicreg_loss(z1, z2, recipe)
-        optimizer.apply_gradients(zip(tape.gradient(loss, variables), variables))
-        return loss
+        @tf.function
+        def train_step(xb, step):
+            with tf.GradientTape() as tape:
+                z1 = head(encoder(augment(xb, seed, step, 0), training=True), training=True)
+                z2 = head(encoder(augment(xb, seed, step, 1), training=True), training=True)
+                loss = vicreg_loss(z1, z2, recipe)
+            optimizer.apply_gradients(zip(tape.gradient(loss, variables), variables))
+            return loss
 
-    rng = np.random.default_rng(seed)
-    history, losses = [], []
-    order, pos = rng.permutation(len(x)), 0
-    t0 = time.perf_counter()
-    for step in range(steps):
-        if pos + batch > len(x):  # drop the ragged tail: VICReg's batch statistics want full batches
-            order, pos = rng.permutation(len(x)), 0
-        idx = order[pos:pos + batch]
-        pos += batch
-        losses.append(float(train_step(tf.constant(x[idx]), tf.constant(step, tf.int32))))
-        if (step + 1) % per_epoch == 0 or step + 1 == steps:
-            entry = {"epoch": (step + 1) / per_epoch, "step": step + 1, "loss": float(np.mean(losses))}
-            history.append(entry)
-            losses = []
-            if log is not None:
-                log(f"step {step + 1}/{steps}  loss {entry['loss']:.4f}  {time.perf_counter() - t0:.0f} s")
-    return encoder, head, history, time.perf_counter() - t0
+        rng = np.random.default_rng(seed)
+        history, losses = [], []
+        order, pos = rng.permutation(len(x)), 0
+        t0 = time.perf_counter()
+        for step in range(steps):
+            if pos + batch > len(x):  # drop the ragged tail: VICReg's batch statistics want full batches
+                order, pos = rng.permutation(len(x)), 0
+            idx = order[pos:pos + batch]
+            pos += batch
+            losses.append(float(train_step(tf.constant(x[idx]), tf.constant(step, tf.int32))))
+            if (step + 1) % per_epoch == 0 or step + 1 == steps:
+                entry = {"epoch": (step + 1) / per_epoch, "step": step + 1, "loss": float(np.mean(losses))}
+                history.append(entry)
+                losses = []
+                if log is not None:
+                    log(f"step {step + 1}/{steps}  loss {entry['loss']:.4f}  {time.perf_counter() - t0:.0f} s")
+        return encoder, head, history, time.perf_counter() - t0

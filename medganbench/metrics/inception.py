@@ -36,6 +36,7 @@ import numpy as np
 
 from medganbench.errors import WeightsUnavailable
 from medganbench.io import atomic_path, sha256_file
+from medganbench.settings import Settings
 
 INCEPTION_WEIGHTS_FILE = "weights-inception-2015-12-05-6726825d.pth"
 INCEPTION_WEIGHTS_URL = (
@@ -55,20 +56,18 @@ def torch_hub_checkpoints_dir() -> Path:
     return Path(home).expanduser() / "hub" / "checkpoints"
 
 
-def _offline() -> bool:
-    return os.environ.get("MEDGANBENCH_OFFLINE", "").strip().lower() in {"1", "true", "yes", "on"}
-
-
 def inception_weights_path(weights: str | os.PathLike | None = None, *, download: bool | None = None,
-                           url: str | None = None, timeout: float = DOWNLOAD_TIMEOUT_S) -> Path:
+                           url: str | None = None, timeout: float = DOWNLOAD_TIMEOUT_S,
+                           settings: Settings | None = None) -> Path:
     """Resolve (and if allowed, download) torch-fidelity's Inception-v3 weights file.
 
     Raises :class:`WeightsUnavailable` within about ``timeout`` seconds when the file is absent and
     cannot be downloaded; the message says where to put it.
     """
+    settings = settings or Settings.from_env()
     cached = torch_hub_checkpoints_dir() / INCEPTION_WEIGHTS_FILE
-    explicit = weights or os.environ.get("MEDGANBENCH_INCEPTION_WEIGHTS")
-    url = url or os.environ.get("MEDGANBENCH_INCEPTION_URL") or INCEPTION_WEIGHTS_URL
+    explicit = weights or settings.inception_weights
+    url = url or settings.inception_url or INCEPTION_WEIGHTS_URL
     how = (f"Download {INCEPTION_WEIGHTS_FILE} from {url} on a machine with internet access and either "
            f"place it at {cached} (torch-fidelity's cache; set TORCH_HOME to move it) or pass "
            f"--inception-weights PATH / set MEDGANBENCH_INCEPTION_WEIGHTS=PATH.")
@@ -80,7 +79,7 @@ def inception_weights_path(weights: str | os.PathLike | None = None, *, download
     if cached.is_file():
         return cached
     if download is None:
-        download = not _offline()
+        download = not settings.offline
     if not download:
         raise WeightsUnavailable(f"Inception-v3 weights ({INCEPTION_WEIGHTS_FILE}) are not at {cached} and "
                                  f"downloading is off. {how}")

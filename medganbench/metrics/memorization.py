@@ -52,6 +52,7 @@ from pathlib import Path
 import numpy as np
 
 from medganbench.errors import ConfigError
+from medganbench.imageconv import require_uint8_nhwc, to_unit
 
 MEMORIZATION_KEYS = (
     "near_copy_fraction", "near_copies", "near_copy_fraction_pixel", "near_copy_fraction_domain",
@@ -67,23 +68,12 @@ MEMORIZATION_KEYS = (
 MIN_PIXEL_STD = 4.0 / 255.0
 
 
-def _uint8_nhwc(name: str, images) -> np.ndarray:
-    images = np.asarray(images)
-    if images.dtype != np.uint8:
-        raise ConfigError(f"{name} must be uint8 images in [0, 255], got {images.dtype}.")
-    if images.ndim == 3:
-        images = images[..., None]
-    if images.ndim != 4:
-        raise ConfigError(f"{name} must be (N, H, W) or (N, H, W, C), got shape {images.shape}.")
-    return images
-
-
 def normalised_pixels(images) -> np.ndarray:
     """Contrast-normalised pixels ``(N, P)`` float32: each image minus its mean over its own standard deviation
     (floored at :data:`MIN_PIXEL_STD`), divided by ``sqrt(P)`` so the Euclidean distance of two rows is the
     RMS difference of the normalised images (``sqrt(2 (1 - r))``, in ``[0, 2]``, for images above the floor).
     images: ``uint8 (N, H, W[, C])``."""
-    x = _uint8_nhwc("images", images).reshape(len(images), -1).astype(np.float32) / 255.0
+    x = to_unit(require_uint8_nhwc(images, "images").reshape(len(images), -1), np.float32)
     x = x - x.mean(axis=1, keepdims=True)
     std = np.maximum(x.std(axis=1, keepdims=True), MIN_PIXEL_STD)
     return x / std / np.sqrt(x.shape[1])
@@ -120,7 +110,7 @@ def pixel_neighbours(generated, train_images) -> tuple[np.ndarray, np.ndarray]:
 
 def image_hashes(images: np.ndarray) -> list[str]:
     """sha1 of each image's bytes (``uint8 (N, H, W, C)``; grey ``(N, H, W)`` hashes the same as ``C=1``)."""
-    images = np.ascontiguousarray(_uint8_nhwc("images", images))
+    images = np.ascontiguousarray(require_uint8_nhwc(images, "images"))
     return [hashlib.sha1(img.tobytes()).hexdigest() for img in images]
 
 
@@ -154,9 +144,9 @@ def memorization_report(generated, train_images, heldout_images, *, extractor=No
     :func:`closest_pairs_figure` instead of searching 10,000 x 4,708 images twice).
     Returns a dict with exactly :data:`MEMORIZATION_KEYS` (fractions in ``[0, 1]``).
     """
-    gen = _uint8_nhwc("generated", generated)
-    train = _uint8_nhwc("train_images", train_images)
-    held = _uint8_nhwc("heldout_images", heldout_images)
+    gen = require_uint8_nhwc(generated, "generated")
+    train = require_uint8_nhwc(train_images, "train_images")
+    held = require_uint8_nhwc(heldout_images, "heldout_images")
     for name, x in (("train_images", train), ("heldout_images", held)):
         if x.shape[1:] != gen.shape[1:]:
             raise ConfigError(f"generated images are {gen.shape[1:]} but {name} are {x.shape[1:]}; "
@@ -241,8 +231,8 @@ def closest_pairs_figure(generated, train_images, path: str | Path | None = None
     """
     import matplotlib.pyplot as plt
 
-    gen = _uint8_nhwc("generated", generated)
-    train = _uint8_nhwc("train_images", train_images)
+    gen = require_uint8_nhwc(generated, "generated")
+    train = require_uint8_nhwc(train_images, "train_images")
     if neighbours is not None:
         d, j = (np.asarray(a) for a in neighbours)
         if len(d) != len(gen):

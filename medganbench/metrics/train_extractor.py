@@ -30,9 +30,9 @@ from medganbench.errors import MedGanBenchError
 
 def batched_features(model, images: np.ndarray, batch: int = 512) -> np.ndarray:
     """``uint8 (N, H, W, C)`` -> ``float64 (N, D)`` through a Keras model taking ``float32 [-1, 1]``."""
-    from medganbench.classifier import _to_float
+    from medganbench.imageconv import require_uint8_nhwc, to_float
 
-    x = _to_float(images)
+    x = to_float(require_uint8_nhwc(images))
     return np.concatenate([np.asarray(model(x[i:i + batch], training=False)) for i in range(0, len(x), batch)]
                           ).astype(np.float64)
 
@@ -60,8 +60,8 @@ def train(dataset: str, size: int, method: str, recipe: dict, seed: int, out: Pa
     from medganbench.classifier import ClassifierRecipe, train_classifier
     from medganbench.data import load_dataset
     from medganbench.io import atomic_write_text
-    from medganbench.metrics.domain import EXTRACTOR_VERSION, _dataset_key, extractor_id
     from medganbench.metrics.encoder import EncoderRecipe, feature_model, train_encoder
+    from medganbench.metrics.extractor_identity import EXTRACTOR_VERSION, dataset_key, extractor_id
     from medganbench.metrics.spectrum import effective_dim
     from medganbench.metrics.weightfile import save_weights
 
@@ -79,7 +79,7 @@ def train(dataset: str, size: int, method: str, recipe: dict, seed: int, out: Pa
         dim = rec.dim
     elif method == "classifier":
         rec = ClassifierRecipe(**recipe)
-        key = None if str(dataset).endswith(".npz") else _dataset_key(dataset)
+        key = None if str(dataset).endswith(".npz") else dataset_key(dataset)
         clf = train_classifier(train_ds.images, train_ds.labels, val_ds.images, val_ds.labels, rec, seed, task=task,
                                num_classes=train_ds.num_classes, dataset=key, progress=False)
         arrays, history, seconds = clf.model.get_weights(), clf.history, clf.seconds
@@ -93,7 +93,7 @@ def train(dataset: str, size: int, method: str, recipe: dict, seed: int, out: Pa
     train_f = batched_features(model, train_ds.images)
     sha = save_weights(out / "weights.npz", arrays)
     meta = {
-        "id": extractor_id(dataset, size, rec, seed), "method": method, "dataset": _dataset_key(dataset),
+        "id": extractor_id(dataset, size, rec, seed), "method": method, "dataset": dataset_key(dataset),
         "size": int(size), "seed": int(seed), "recipe": rec.to_dict(), "task": task,
         "image_shape": list(train_ds.images.shape[1:]), "dim": int(dim), "num_classes": int(train_ds.num_classes),
         "effective_dim": effective_dim(train_f), "effective_dim_split": "train",
@@ -158,7 +158,7 @@ def main(argv: list[str] | None = None) -> int:
     print(f"done: {meta['id']} weights_sha256={meta['weights_sha256']} effective_dim={meta['effective_dim']} "
           f"train_seconds={meta['train_seconds']}", flush=True)
     if a.check_shipped:
-        from medganbench.metrics.domain import shipped_extractors
+        from medganbench.metrics.extractor_identity import shipped_extractors
 
         folder = shipped_extractors().get(meta["id"])
         if folder is None:

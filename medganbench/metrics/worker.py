@@ -53,10 +53,14 @@ import numpy as np
 PRC_BATCH_SIZE = 10000
 
 
+#: MEDGANBENCH_WORKER_ALLOW_TRITON, read once by :func:`main` (the worker process's entry).
+_ALLOW_TRITON = False
+
+
 def _import_torch():
     # triton is only needed by torch.compile; blocking it makes the worker start ~1.5 s faster and
     # keeps the LLVM clash impossible even if someone imports TensorFlow in here by accident.
-    if "triton" not in sys.modules and not os.environ.get("MEDGANBENCH_WORKER_ALLOW_TRITON"):
+    if "triton" not in sys.modules and not _ALLOW_TRITON:
         sys.modules["triton"] = None  # type: ignore[assignment]
     import torch
 
@@ -484,6 +488,10 @@ def main(argv: list[str] | None = None) -> int:
                                                  "Reads JSON requests, one per line, on stdin.")
     parser.add_argument("--serve", action="store_true", help="answer requests until stdin closes (default)")
     parser.parse_args(argv)
+    global _ALLOW_TRITON
+    from medganbench.settings import Settings
+
+    _ALLOW_TRITON = Settings.from_env().worker_allow_triton  # the worker's edge: settings read once, here
     _warm_up()
     return serve()
 

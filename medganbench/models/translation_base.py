@@ -13,12 +13,8 @@ from pathlib import Path
 
 import numpy as np
 
+from medganbench.imageconv import model_input
 from medganbench.models.base import GANModel
-
-
-def _as_model_float(x) -> np.ndarray:
-    x = np.asarray(x)
-    return x.astype(np.float32) / 127.5 - 1.0 if x.dtype == np.uint8 else x.astype(np.float32)
 
 
 class TranslationModel(GANModel):
@@ -37,7 +33,7 @@ class TranslationModel(GANModel):
 
     def translate(self, images, batch_size: int = 64) -> np.ndarray:
         """``float32 [-1, 1] (N,H,W,C)`` -> translated images, same shape and range (inference mode)."""
-        images = _as_model_float(images)
+        images = model_input(images)
         G = self.networks[self.forward]
         out = [np.asarray(G(images[i:i + batch_size], training=False)) for i in range(0, len(images), batch_size)]
         return np.concatenate(out) if out else images.copy()
@@ -53,8 +49,8 @@ class TranslationModel(GANModel):
             rng = np.random.default_rng(seed)
             x = rng.uniform(-1, 1, (n,) + self.image_shape).astype(np.float32)
             return {"inputs": x, "targets": None}
-        x = _as_model_float(inputs)[:n]
-        return {"inputs": x, "targets": None if targets is None else _as_model_float(targets)[:n]}
+        x = model_input(inputs)[:n]
+        return {"inputs": x, "targets": None if targets is None else model_input(targets)[:n]}
 
     def grid_images(self, inputs: dict, networks: dict | None = None):
         """``float32 (N, H, 3W, C)``: input | output | target (unpaired: cycle reconstruction)."""
@@ -66,11 +62,11 @@ class TranslationModel(GANModel):
 
     def grid_montage(self, inputs, targets=None, max_rows: int = 8) -> np.ndarray:
         """A ``uint8 (rows*H, 3*W, C)`` montage: one case per row (input | output | target or cycle)."""
-        from medganbench.data.pipeline import to_uint8
+        from medganbench.viz import grid_array
 
-        g = self.grid_images({"inputs": _as_model_float(inputs)[:max_rows],
-                              "targets": None if targets is None else _as_model_float(targets)[:max_rows]})
-        return to_uint8(np.concatenate(list(g), axis=0))
+        g = self.grid_images({"inputs": model_input(inputs)[:max_rows],
+                              "targets": None if targets is None else model_input(targets)[:max_rows]})
+        return grid_array(g, ncols=1, pad=0)  # one case per row, no gaps
 
     def restore_weights(self, run_dir: str | Path) -> int:
         """Load the networks from the newest Trainer checkpoint in ``run_dir``; returns its step."""

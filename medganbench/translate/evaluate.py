@@ -24,6 +24,7 @@ from pathlib import Path
 import numpy as np
 
 from medganbench.errors import MedGanBenchError
+from medganbench.imageconv import float_to_unit, to_float, unit_to_uint8
 from medganbench.io import save_figure
 from medganbench.models.base import grouped_parameter_count
 from medganbench.runfolder import RunFolder
@@ -44,14 +45,6 @@ def _runs(run_dirs):
                                    f"{first.model} on {first.task} at {first.size} px. Evaluate runs of one "
                                    "task and model together.")
     return loaded
-
-
-def _from_u8(u8):
-    return u8.astype(np.float32) / 127.5 - 1.0
-
-
-def _to_unit(x):
-    return np.clip((np.asarray(x, np.float64) + 1.0) / 2.0, 0.0, 1.0)
 
 
 def evaluate_translation(run_dirs, out: str | Path, *, dicom=None, data_root=None,
@@ -81,8 +74,8 @@ def evaluate_translation(run_dirs, out: str | Path, *, dicom=None, data_root=Non
     _, cfg, _, _ = runs[0]
     task = get_task(cfg.task)
     test = build_pairs(cfg.task, "test", size=cfg.size, dicom=dicom, data_root=data_root)
-    outputs = [model.translate(_from_u8(test.inputs)) for _, _, model, _ in runs]
-    out_u8 = [np.clip(np.rint(_to_unit(o) * 255), 0, 255).astype(np.uint8) for o in outputs]
+    outputs = [model.translate(to_float(test.inputs)) for _, _, model, _ in runs]
+    out_u8 = [unit_to_uint8(float_to_unit(o)) for o in outputs]
     samples_path = save_samples(out / "outputs.npz", out_u8[0])
 
     groups: dict[str, dict] = {}
@@ -177,10 +170,10 @@ def _unpaired_groups(runs, test, metric_group, skipped, *, data_root=None, judge
                      judge_recipe=None, extractors: dict | None = None) -> dict[str, dict]:
     from medganbench.translate import metrics as M
 
-    a = _from_u8(test.inputs)
-    translated = [np.clip(np.rint(_to_unit(model.translate(a)) * 255), 0, 255).astype(np.uint8)
+    a = to_float(test.inputs)
+    translated = [unit_to_uint8(float_to_unit(model.translate(a)))
                   for _, _, model, _ in runs]
-    cycle = [M.paired_metrics(_to_unit(model.reconstruct(a)), test.inputs) for _, _, model, _ in runs]
+    cycle = [M.paired_metrics(float_to_unit(model.reconstruct(a)), test.inputs) for _, _, model, _ in runs]
     change = [M.mae(t, test.inputs) for t in translated]
     groups = {
         "cycle": metric_group({**{k: float(np.mean([c[k] for c in cycle])) for k in ("psnr", "ssim", "mae")},

@@ -17,10 +17,7 @@ from __future__ import annotations
 
 import numpy as np
 
-
-def _unit(x) -> np.ndarray:
-    x = np.asarray(x)
-    return x.astype(np.float64) / 255.0 if x.dtype == np.uint8 else x.astype(np.float64)
+from medganbench.imageconv import to_unit
 
 
 def disc_masks(size: int, centre: tuple[int, int], radius: float) -> tuple[np.ndarray, np.ndarray]:
@@ -32,7 +29,7 @@ def disc_masks(size: int, centre: tuple[int, int], radius: float) -> tuple[np.nd
 
 def plant_lesion(clean, centre: tuple[int, int], radius: float = 2.5, contrast: float = 0.25):
     """Add a bright disc of ``contrast`` (``[0, 1]`` scale) to every image -> (images float ``[0, 1]``, disc, ring)."""
-    x = _unit(clean).copy()
+    x = to_unit(clean).copy()
     disc, ring = disc_masks(x.shape[1], centre, radius)
     x[:, disc, :] = np.clip(x[:, disc, :] + contrast, 0.0, 1.0)
     return x, disc, ring
@@ -40,7 +37,7 @@ def plant_lesion(clean, centre: tuple[int, int], radius: float = 2.5, contrast: 
 
 def lesion_contrast_kept(output, reference, disc: np.ndarray, ring: np.ndarray) -> np.ndarray:
     """Per image: (disc mean - ring mean) of ``output`` divided by the same for ``reference`` (``(N,)``)."""
-    out, ref = _unit(output)[..., 0], _unit(reference)[..., 0]
+    out, ref = to_unit(output)[..., 0], to_unit(reference)[..., 0]
     c_out = out[:, disc].mean(1) - out[:, ring].mean(1)
     c_ref = ref[:, disc].mean(1) - ref[:, ring].mean(1)
     return c_out / np.where(np.abs(c_ref) < 1e-6, np.nan, c_ref)
@@ -48,4 +45,4 @@ def lesion_contrast_kept(output, reference, disc: np.ndarray, ring: np.ndarray) 
 
 def structure_change_map(output, model_input, sigma: float, k: float = 3.0) -> np.ndarray:
     """Boolean ``(N, H, W)``: where ``|output - input| > k * sigma`` (changes too large to be noise removal)."""
-    return np.abs(_unit(output) - _unit(model_input))[..., 0] > k * sigma
+    return np.abs(to_unit(output) - to_unit(model_input))[..., 0] > k * sigma

@@ -21,16 +21,10 @@ from __future__ import annotations
 
 import numpy as np
 
+from medganbench.imageconv import to_unit  # noqa: F401  (re-exported: to_unit's owner is imageconv)
+
 PSNR_CAP_MSE = 1e-10
 HIGHER_IS_BETTER = {"psnr": True, "ssim": True, "mae": False}
-
-
-def to_unit(images: np.ndarray) -> np.ndarray:
-    """``uint8`` -> float64 ``/ 255``; float arrays are returned as float64 unchanged. Shape ``(N, H, W, C)``."""
-    images = np.asarray(images)
-    if images.dtype == np.uint8:
-        return images.astype(np.float64) / 255.0
-    return images.astype(np.float64)
 
 
 def _pair(pred, target) -> tuple[np.ndarray, np.ndarray]:

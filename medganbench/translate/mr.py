@@ -17,6 +17,8 @@ from pathlib import Path
 import numpy as np
 
 from medganbench.errors import DatasetUnavailable
+from medganbench.imageconv import unit_to_uint8
+from medganbench.settings import Settings
 
 SERIES_FOLDER = "mr_datalad_t1w_deflated"
 BLOCK = 24           # slices per block (16 mm)
@@ -25,9 +27,10 @@ PATTERN = ("train", "train", "train", "val", "test")   # block i gets PATTERN[i 
 MIN_FOREGROUND = 0.05  # a slice must have >= 5 % of pixels above 10 % of the volume's 99.5th percentile
 
 
-def resolve_dicom_root(dicom: str | os.PathLike | None = None) -> Path:
-    """The folder holding the DICOM test data: ``dicom`` or ``$MEDGANBENCH_DICOM``."""
-    value = dicom if dicom is not None else os.environ.get("MEDGANBENCH_DICOM")
+def resolve_dicom_root(dicom: str | os.PathLike | None = None, settings: Settings | None = None) -> Path:
+    """The folder holding the DICOM test data: ``dicom``, else ``settings.dicom`` (``$MEDGANBENCH_DICOM``
+    when no settings are given)."""
+    value = dicom if dicom is not None else (settings or Settings.from_env()).dicom
     if not value:
         raise DatasetUnavailable(
             "The MR tasks need the DICOM folder: pass --dicom DIR or set MEDGANBENCH_DICOM "
@@ -91,7 +94,7 @@ def _prepared(series: str, size: int) -> np.ndarray:
     keep = np.flatnonzero((volume > 0.1).mean(axis=(1, 2)) >= MIN_FOREGROUND)
     volume = _square(volume[keep])
     small = resize(volume, (len(volume), size, size), order=1, anti_aliasing=True, preserve_range=True)
-    out = np.clip(np.rint(small * 255.0), 0, 255).astype(np.uint8)[..., None]
+    out = unit_to_uint8(small)[..., None]
     out.setflags(write=False)  # shared by every caller: copies are handed out
     return out
 

@@ -33,26 +33,30 @@ def montage_figure(columns: dict[str, np.ndarray], target: np.ndarray | None = N
     """
     import matplotlib.pyplot as plt
 
-    from medganbench.translate.metrics import to_unit
+    from medganbench.imageconv import to_unit, unit_to_uint8
+    from medganbench.viz import grid_array
 
     total = len(next(iter(columns.values())))
     pick = np.unique(np.linspace(0, total - 1, min(n, total)).round().astype(int))
-    cols = {k: to_unit(v)[pick, ..., 0] for k, v in columns.items()}
-    t = to_unit(target)[pick, ..., 0] if target is not None else None
+    def one_channel(v):  # (N, H, W) or (N, H, W, C) -> the picked cases' first channel, (n, H, W, 1)
+        u = to_unit(v)[pick]
+        return u[..., None] if u.ndim == 3 else u[..., :1]
+
+    cols = {k: one_channel(v) for k, v in columns.items()}
+    t = one_channel(target) if target is not None else None
+    # Each panel is one column of cases tiled by grid_array; a difference map is stored as uint8 of
+    # |x - target| / diff_scale, so its colour scale still spans [0, diff_scale].
     panels = []
     for name, imgs in cols.items():
-        panels.append((name, imgs, "gray", (0, 1)))
-        if t is not None and imgs is not None and not np.shares_memory(imgs, t) and name != "target":
-            panels.append((f"|{name} - target|", np.abs(imgs - t), "magma", (0, diff_scale)))
+        panels.append((name, unit_to_uint8(imgs), "gray"))
+        if t is not None and not np.shares_memory(imgs, t) and name != "target":
+            panels.append((f"|{name} - target|", unit_to_uint8(np.abs(imgs - t) / diff_scale), "magma"))
     rows = len(pick)
-    fig, axes = plt.subplots(rows, len(panels), figsize=(1.6 * len(panels), 1.6 * rows), squeeze=False)
-    for j, (name, imgs, cmap, (lo, hi)) in enumerate(panels):
-        for i in range(rows):
-            ax = axes[i, j]
-            ax.imshow(imgs[i], cmap=cmap, vmin=lo, vmax=hi)
-            ax.set_xticks([])
-            ax.set_yticks([])
-            if i == 0:
-                ax.set_title(name, fontsize=7)
+    fig, axes = plt.subplots(1, len(panels), figsize=(1.6 * len(panels), 1.6 * rows), squeeze=False)
+    for ax, (name, imgs, cmap) in zip(axes[0], panels):
+        ax.imshow(grid_array(imgs, ncols=1, pad=2)[..., 0], cmap=cmap, vmin=0, vmax=255, interpolation="nearest")
+        ax.set_xticks([])
+        ax.set_yticks([])
+        ax.set_title(name, fontsize=7)
     fig.tight_layout()
     return fig

@@ -31,6 +31,7 @@ import numpy as np
 
 from medganbench.config import from_dict, load_config, save_config, to_dict
 from medganbench.errors import ConfigError, MedGanBenchError
+from medganbench.imageconv import to_float
 from medganbench.io import atomic_write_text
 from medganbench.runfolder import RunFolder
 
@@ -73,10 +74,6 @@ def resolve(cfg: TranslateConfig) -> TranslateConfig:
         raise ConfigError(f"steps, batch_size and log_every must be >= 1 (got {cfg.steps}, {cfg.batch_size}, "
                           f"{cfg.log_every}).")
     return dataclasses.replace(cfg, model=model, size=cfg.size or task.default_size)
-
-
-def _unit_to_model(u8: np.ndarray) -> np.ndarray:
-    return u8.astype(np.float32) / 127.5 - 1.0
 
 
 def build_model(cfg: TranslateConfig, model_config: dict | None = None):
@@ -152,7 +149,7 @@ def train_translation(cfg: TranslateConfig, out: str | Path, *, dicom=None, data
                        seed=cfg.seed, out=str(out), resume=resuming, log_every=cfg.log_every,
                        sample_every=max(cfg.steps // 4, 100), checkpoint_every=cfg.checkpoint_every,
                        ema_decay=0.0, grid_size=grid_n, progress=progress)
-    val_a, val_b = _unit_to_model(val.inputs), _unit_to_model(val.targets)
+    val_a, val_b = to_float(val.inputs), to_float(val.targets)
 
     def val_l1() -> float:
         if train.paired:

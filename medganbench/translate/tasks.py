@@ -29,6 +29,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from medganbench.errors import ConfigError
+from medganbench.imageconv import to_unit, unit_to_uint8
 
 RICIAN_SIGMA = 0.05
 POISSON_PEAK = 40.0
@@ -109,14 +110,6 @@ def upsample_bicubic(small: np.ndarray, size: int) -> np.ndarray:
     return np.clip(resize(small, (n, size, size, c), order=3, anti_aliasing=False, preserve_range=True), 0, 1)
 
 
-def _to_float(u8: np.ndarray) -> np.ndarray:
-    return u8.astype(np.float64) / 255.0
-
-
-def _to_u8(x: np.ndarray) -> np.ndarray:
-    return np.clip(np.rint(x * 255.0), 0, 255).astype(np.uint8)
-
-
 def noise_rng(task: str, split: str, seed: int) -> np.random.Generator:
     """Noise generator: fixed per (task, split) for val/test, the run's ``seed`` for train."""
     key = zlib.crc32(f"{task}/{split}".encode())
@@ -148,8 +141,8 @@ def _mr(split: str, size: int, dicom) -> np.ndarray:
 def build_denoise_mr(split: str, *, size: int = 64, seed: int = 0, dicom=None, data_root=None,
                      limit: int | None = None) -> PairSet:
     clean = _limit(_mr(split, size, dicom), limit)
-    noisy = add_rician_noise(_to_float(clean), RICIAN_SIGMA, noise_rng("denoise-mr", split, seed))
-    return PairSet("denoise-mr", split, _to_u8(noisy), clean, True,
+    noisy = add_rician_noise(to_unit(clean), RICIAN_SIGMA, noise_rng("denoise-mr", split, seed))
+    return PairSet("denoise-mr", split, unit_to_uint8(noisy), clean, True,
                    {"noise": "rician", "sigma": RICIAN_SIGMA, "size": size})
 
 
@@ -158,9 +151,9 @@ def build_denoise_xray(split: str, *, size: int = 28, seed: int = 0, dicom=None,
     if size != 28:
         raise ConfigError(f"denoise-xray uses PneumoniaMNIST at 28 px; got size={size}.")
     clean = _limit(_xray(split, data_root), limit)
-    noisy = add_poisson_gaussian_noise(_to_float(clean), POISSON_PEAK, READOUT_SIGMA,
+    noisy = add_poisson_gaussian_noise(to_unit(clean), POISSON_PEAK, READOUT_SIGMA,
                                        noise_rng("denoise-xray", split, seed))
-    return PairSet("denoise-xray", split, _to_u8(noisy), clean, True,
+    return PairSet("denoise-xray", split, unit_to_uint8(noisy), clean, True,
                    {"noise": "poisson-gaussian", "peak": POISSON_PEAK, "sigma": READOUT_SIGMA, "size": 28})
 
 
@@ -169,8 +162,8 @@ def build_superres_mr(split: str, *, size: int = 64, seed: int = 0, dicom=None, 
     if size % SUPERRES_FACTOR:
         raise ConfigError(f"superres-mr needs a size divisible by {SUPERRES_FACTOR}; got {size}.")
     clean = _limit(_mr(split, size, dicom), limit)
-    low = downsample(_to_float(clean))
-    return PairSet("superres-mr", split, _to_u8(upsample_bicubic(low, size)), clean, True,
+    low = downsample(to_unit(clean))
+    return PairSet("superres-mr", split, unit_to_uint8(upsample_bicubic(low, size)), clean, True,
                    {"factor": SUPERRES_FACTOR, "low_size": size // SUPERRES_FACTOR, "size": size,
                     "input": "bicubic up-sampling of the anti-aliased x4 down-sample"})
 
