@@ -91,6 +91,21 @@ def test_kit_numbers_equal_torch_fidelity_own(real_features, session):
     assert kit["kid_subset_size"] == min(1000, len(fake))
 
 
+def test_fast_worker_equals_the_protocol_2_reference():
+    """The worker's speed-ups (kernels and statistics computed once, the cube by products, one BLAS thread)
+    change no number: on fixed inputs, through every kernel path, each value and interval equals the first
+    protocol 2.0 worker's (kept verbatim in tests/_fidelity_oracle.py) to 1e-9 relative, with the same seeds
+    and draws (measured: at most 2e-14). Runs in a torch-only subprocess, like the worker."""
+    out = subprocess.run([sys.executable, str(REPO / "tests" / "_fidelity_oracle.py")], capture_output=True,
+                         text=True, check=True, env={**os.environ, "PYTHONPATH": str(REPO)})
+    report = json.loads(out.stdout.strip().splitlines()[-1])
+    assert set(report) == {"whole kernels", "generated per subset", "reference per subset", "kernel"}
+    for path, diffs in report.items():
+        assert "fid_ci_low" in diffs or path == "kernel"
+        for key, rel in diffs.items():
+            assert rel != "mismatch" and rel <= 1e-9, f"{path}: {key} differs by {rel}"
+
+
 def _naeem_density_coverage(real, fake, k):
     """Density and coverage exactly as written in Naeem et al. 2020 (and the ``prdc`` package), in numpy."""
     d_rr = np.linalg.norm(real[:, None] - real[None], axis=-1)

@@ -90,3 +90,23 @@ def test_bad_inputs_name_the_problem(splits):
         memorization_report(splits["fresh"], splits["bank"], splits["bank"][:20])
     with pytest.raises(ConfigError, match="alpha"):
         memorization_report(splits["fresh"], splits["bank"], splits["val"], alpha=0.0)
+
+
+def test_shared_pixel_neighbours_change_nothing(splits):
+    """The benchmark searches the pixel neighbours once for the test and the picture: same numbers, same picture."""
+    import matplotlib.pyplot as plt
+
+    from medganbench.metrics.memorization import closest_pairs_figure, memorization_report, pixel_neighbours
+
+    gen, bank = splits["fresh"][:100], splits["bank"][:1000]
+    shared = pixel_neighbours(gen, bank)
+    assert memorization_report(gen, bank, splits["val"], neighbours={"pixel": shared}) == \
+        memorization_report(gen, bank, splits["val"])
+    titles = []
+    for kwargs in ({}, {"neighbours": shared}):
+        fig = closest_pairs_figure(gen, bank, n=4, **kwargs)
+        titles.append([ax.get_title() for ax in fig.axes])  # each pair's distance, closest first
+        plt.close(fig)
+    assert titles[0] == titles[1] and "nRMS" in titles[0][0]
+    with pytest.raises(ConfigError, match="99 distances for 100"):
+        memorization_report(gen, bank, splits["val"], neighbours={"pixel": (shared[0][:99], shared[1][:99])})

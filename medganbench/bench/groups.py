@@ -71,8 +71,10 @@ def fidelity_group(real_features, fake_features, *, extractor_id: str, heldout_f
 
 def domain_group(images, dataset: str, size: int, seed: int, budget: Budget, progress: bool):
     """-> (extractor, features dict {generated, train, heldout}, metric group)."""
+    from medganbench.metrics.client import prestart_worker
     from medganbench.metrics.domain import get_domain_extractor, reference_features
 
+    prestart_worker()  # its torch import overlaps the feature extraction below
     extractor = get_domain_extractor(dataset, size, progress=progress)
     real = reference_features(dataset, size, REFERENCE_SPLIT, extractor)
     heldout = reference_features(dataset, size, HELDOUT_SPLIT, extractor)
@@ -113,20 +115,23 @@ def inception_group(images, dataset: str, size: int, seed: int, budget: Budget, 
 
 def memorization_group(images, features, extractor, dataset: str, size: int, out):
     """Near copies (pixel and domain space) and exact duplicates -> (metric group, picture path or None)."""
-    from medganbench.metrics.memorization import closest_pairs_figure, memorization_report
+    from medganbench.metrics.memorization import closest_pairs_figure, memorization_report, pixel_neighbours
 
     train = load_split(dataset, REFERENCE_SPLIT, size).images
     heldout = load_split(dataset, HELDOUT_SPLIT, size).images
     test = load_split(dataset, "test", size).images
+    # one nearest-neighbour search in pixels (10,000 x 4,708 images: seconds) for the test and the picture
+    pixel = pixel_neighbours(images, train)
     values = memorization_report(images, train, heldout, features=features, other_splits={"test": test},
                                  alpha=MEMORIZATION_SETTINGS["alpha"],
-                                 near_copy_quantile=MEMORIZATION_SETTINGS["near_copy_quantile"])
+                                 near_copy_quantile=MEMORIZATION_SETTINGS["near_copy_quantile"],
+                                 neighbours={"pixel": pixel})
     picture = None
     if out is not None:
         import matplotlib.pyplot as plt
 
         picture = Path(out) / "memorization.png"
-        fig = closest_pairs_figure(images, train, picture, n=8, space="pixel",
+        fig = closest_pairs_figure(images, train, picture, n=8, space="pixel", neighbours=pixel,
                                    title="Generated images closest to a training image (normalised pixels)")
         plt.close(fig)
     return metric_group(values, extractor_id=extractor.id, n_generated=len(images), n_reference=len(train)), picture

@@ -199,6 +199,15 @@ def _default_worker() -> WorkerClient:
     return _DEFAULT[0]
 
 
+def prestart_worker() -> None:
+    """Start the metrics worker now and return at once: it imports torch and torch-fidelity (seconds; about
+    20 s at load average 8 on the 2-core project machine) while the caller does its own work, e.g. extracting
+    features with TensorFlow, so the first :func:`call_worker` finds it ready. Nothing happens when a worker
+    is already running (a :func:`worker_session` or an earlier call)."""
+    if not (_ACTIVE and _ACTIVE[-1].alive):
+        _default_worker()
+
+
 def close_default_worker() -> None:
     """Stop the shared worker (frees its memory, e.g. GPU memory held by Inception-v3)."""
     while _DEFAULT:

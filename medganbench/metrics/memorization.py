@@ -35,10 +35,11 @@ as context (``exact_duplicate_fraction_train``; the held-out split's own rate be
 Public API::
 
     memorization_report(generated, train_images, heldout_images, *, extractor=None, features=None,
-                        other_splits=None, near_copy_quantile=0.01, alpha=0.001) -> dict
+                        other_splits=None, near_copy_quantile=0.01, alpha=0.001, neighbours=None) -> dict
     MEMORIZATION_KEYS
     normalised_pixels(images) -> float32 (N, H*W*C)
     nearest_neighbours(queries, bank, chunk=1024) -> (distances float64 (N,), indices int64 (N,))
+    pixel_neighbours(generated, train_images) -> (distances, indices) in normalised pixels
     image_hashes(images) -> list[str]
     closest_pairs_figure(generated, train_images, path=None, *, n=8, space="pixel", features=None) -> Figure
 """
@@ -101,6 +102,12 @@ def nearest_neighbours(queries: np.ndarray, bank: np.ndarray, chunk: int = 1024)
     return dists, idx
 
 
+def pixel_neighbours(generated, train_images) -> tuple[np.ndarray, np.ndarray]:
+    """Nearest training image of each generated image in contrast-normalised pixels -> (distances, indices),
+    as :func:`memorization_report` and :func:`closest_pairs_figure` compute them (``uint8 (N, H, W[, C])``)."""
+    return nearest_neighbours(normalised_pixels(generated), normalised_pixels(train_images))
+
+
 def image_hashes(images: np.ndarray) -> list[str]:
     """sha1 of each image's bytes (``uint8 (N, H, W, C)``; grey ``(N, H, W)`` hashes the same as ``C=1``)."""
     images = np.ascontiguousarray(require_uint8_nhwc(images, "images"))
@@ -123,7 +130,7 @@ def _clopper_pearson_upper(k: int, n: int, level: float = 0.95) -> float:
 
 def memorization_report(generated, train_images, heldout_images, *, extractor=None, features: dict | None = None,
                         other_splits: dict | None = None, near_copy_quantile: float = 0.01,
-                        alpha: float = 0.001) -> dict:
+                        alpha: float = 0.001, neighbours: dict | None = None) -> dict:
     """Calibrated near-copy test of ``generated`` against the training split -> flat dict.
 
     generated, train_images, heldout_images: ``uint8 (N, H, W, C)`` of the same H, W, C; ``heldout_images``
@@ -132,6 +139,9 @@ def memorization_report(generated, train_images, heldout_images, *, extractor=No
     ``features={"generated": ..., "train": ..., "heldout": ...}`` precomputed. Without either, the test
     uses normalised pixels alone and the domain keys are ``None``.
     other_splits: e.g. ``{"test": test_images}``: more real splits for the exact-duplicate count.
+    neighbours: optional ``{"pixel": (distances, indices)}`` already computed for ``generated`` against
+    ``train_images`` by :func:`pixel_neighbours` (the benchmark shares them with
+    :func:`closest_pairs_figure` instead of searching 10,000 x 4,708 images twice).
     Returns a dict with exactly :data:`MEMORIZATION_KEYS` (fractions in ``[0, 1]``).
     """
     gen = require_uint8_nhwc(generated, "generated")
@@ -164,7 +174,11 @@ def memorization_report(generated, train_images, heldout_images, *, extractor=No
                             features["heldout"] if "heldout" in features else features["test"])
     gen_flags, held_flags = [], []
     for space, (g, tr, he) in spaces.items():
-        g_d, _ = nearest_neighbours(g, tr)
+        g_d = (neighbours or {}).get(space, (None,))[0]
+        if g_d is None:
+            g_d, _ = nearest_neighbours(g, tr)
+        elif len(g_d) != len(g):
+            raise ConfigError(f"neighbours[{space!r}] holds {len(g_d)} distances for {len(g)} generated images.")
         h_d, _ = nearest_neighbours(he, tr)
         # Byte-identical held-out images would put tau at 0 (and let jittered copies through).
         tau = float(np.quantile(h_d[~held_dup], near_copy_quantile))
@@ -206,19 +220,26 @@ def memorization_report(generated, train_images, heldout_images, *, extractor=No
 
 
 def closest_pairs_figure(generated, train_images, path: str | Path | None = None, *, n: int = 8,
-                         space: str = "pixel", features: dict | None = None, title: str | None = None):
+                         space: str = "pixel", features: dict | None = None, title: str | None = None,
+                         neighbours: tuple | None = None):
     """Picture of the ``n`` generated images closest to a training image, each above its neighbour.
 
     space: ``"pixel"`` (contrast-normalised RMS difference, as the memorization test) or ``"domain"``
-    (needs ``features={"generated":..., "train":...}``).
+    (needs ``features={"generated":..., "train":...}``). neighbours: optional ``(distances, indices)`` already
+    computed in that space (:func:`pixel_neighbours`), so the search is not run twice.
     Writes a PNG to ``path`` when given (atomically) and returns the matplotlib Figure.
     """
     import matplotlib.pyplot as plt
 
     gen = require_uint8_nhwc(generated, "generated")
     train = require_uint8_nhwc(train_images, "train_images")
-    if space == "pixel":
-        d, j = nearest_neighbours(normalised_pixels(gen), normalised_pixels(train))
+    if neighbours is not None:
+        d, j = (np.asarray(a) for a in neighbours)
+        if len(d) != len(gen):
+            raise ConfigError(f"neighbours hold {len(d)} distances for {len(gen)} generated images.")
+        unit = "nRMS" if space == "pixel" else "dist"
+    elif space == "pixel":
+        d, j = pixel_neighbours(gen, train)
         unit = "nRMS"
     elif space == "domain":
         if features is None:

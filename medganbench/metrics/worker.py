@@ -22,9 +22,12 @@ Operations
 ``heldout``, ``fake_logits``; ``compute_fid``, ``compute_floor``, ``bootstrap``, ``seed``,
 ``kid_subset_size``, ``kid_subsets``, ``prc_neighborhood``, ``isc_splits``) -> flat dict of numbers,
 every one computed by torch-fidelity's own feature-level functions
-(``fid_features_to_statistics``, ``fid_statistics_to_metric``, ``kid_features_to_metric``,
+(``fid_features_to_statistics``, ``fid_statistics_to_metric``, KID's ``kernel_poly`` + ``mmd2``,
 ``prc_features_to_metric``, ``isc_features_to_metric``) with the 0.4.0 conventions: input 1 is the
-generated set, input 2 the real set.
+generated set, input 2 the real set. Speed without changing a number (protocol 2.0 draws hundreds of
+subsets): the reference's FID statistics are computed once, ``kernel_poly``'s cube is two products
+(:func:`_kernel`), and numpy's BLAS and torch run on one thread
+(:func:`_one_thread`); ``tests/_fidelity_oracle.py`` holds the straightforward version they must equal.
 
 ``inception_features`` (args: ``images`` .npy of ``uint8 (N, H, W, C)``, ``weights`` path,
 ``out`` folder, ``batch_size``, ``device``) -> writes ``pool.npy`` float64 ``(N, 2048)`` and
@@ -37,6 +40,7 @@ compatible bilinear interpolation (``interpolate_bilinear_2d_like_tensorflow1x``
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import sys
@@ -83,57 +87,83 @@ def op_ping(args: dict) -> dict:
     }
 
 
-def _fid(torch, a: np.ndarray, b: np.ndarray) -> float:
-    from torch_fidelity.metric_fid import fid_features_to_statistics, fid_statistics_to_metric
+def _stats(torch, x: np.ndarray) -> dict:
+    """torch-fidelity's FID statistics (``mu`` ``(D,)``, ``sigma`` ``(D, D)``) of features ``x`` ``(N, D)``."""
+    from torch_fidelity.metric_fid import fid_features_to_statistics
 
-    s1 = fid_features_to_statistics(torch.from_numpy(np.ascontiguousarray(a, dtype=np.float64)))
-    s2 = fid_features_to_statistics(torch.from_numpy(np.ascontiguousarray(b, dtype=np.float64)))
+    return fid_features_to_statistics(torch.from_numpy(np.ascontiguousarray(x, dtype=np.float64)))
+
+
+def _fid_of(s1: dict, s2: dict) -> float:
+    """torch-fidelity's FID of two sets of statistics (:func:`_stats`)."""
+    from torch_fidelity.metric_fid import fid_statistics_to_metric
+
     return float(fid_statistics_to_metric(s1, s2, verbose=False)["frechet_inception_distance"])
+
+
+def _fid(torch, a: np.ndarray, b: np.ndarray) -> float:
+    return _fid_of(_stats(torch, a), _stats(torch, b))
+
+
+@contextlib.contextmanager
+def _one_thread(torch):
+    """Context: numpy's BLAS/LAPACK and torch's CPU ops on one thread while the fidelity statistics run.
+
+    Why: they are thousands of small operations (32 x 32 eigenvalues, 1000 x 1000 kernels, 10,000 x 32
+    covariances, 524 x 524 distance matrices). Waking a second thread costs more than such an operation,
+    and on a shared machine threads spinning for a busy core cost far more: measured on the 2-core project
+    machine, ``torch.cdist`` of 524 x 32 sets took 130 ms with 2 threads and 4.6 ms with one (load
+    average 14), 32 x 32 ``eigvals`` 1.36 ms against 0.19 ms and a 1000 x 1000 x 32 product 14.9 ms against
+    4.6 ms (load 3.6). The numbers are the same (tests/_fidelity_oracle.py); the thread counts are restored
+    afterwards (Inception features want every core).
+    """
+    from threadpoolctl import threadpool_limits
+
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    try:
+        with threadpool_limits(limits=1, user_api="blas"):
+            yield
+    finally:
+        torch.set_num_threads(before)
+
+
+def _kernel(x: np.ndarray, y: np.ndarray) -> np.ndarray:
+    """torch-fidelity's KID kernel with its defaults, ``kernel_poly``: ``(x·yᵀ / D + 1)³`` -> ``(len(x), len(y))``.
+
+    The same arithmetic, with the cube as two products: numpy's ``** 3`` calls ``pow()`` per element, about
+    5x slower, for a value that differs in the last bit at most (relative 3e-16; tested against
+    ``kernel_poly``). Degree 3, gamma = 1/D and coef0 = 1 are torch-fidelity's defaults, which the kit uses.
+    """
+    k = np.matmul(x, y.T)
+    k *= 1.0 / x.shape[1]
+    k += 1.0
+    cube = k * k
+    cube *= k
+    return cube
 
 
 class _KID:
     """torch-fidelity's KID arithmetic (``kernel_poly`` + ``mmd2``, its defaults: cubic kernel, gamma = 1/D,
-    coef0 = 1) on sub-blocks of kernel matrices computed once, so hundreds of subset draws cost index
-    sums instead of new kernels. The subset of rows of a kernel matrix IS the kernel of the subset, so
-    ``kid(...)`` equals ``kid_features_to_metric`` with the same seed (tested).
+    coef0 = 1) on subsets of a set against subsets of the reference ``ref`` ``(N, D)``: each draw's three
+    kernels are computed from its rows, as ``kid_features_to_metric`` does, so ``kid(...)`` equals it with
+    the same seed (tested).
 
-    ``ref``: the reference features; its kernel is kept between requests (the worker serves a whole
-    notebook or test module, which scores many sets against one reference).
+    Why not each set's whole kernel once, indexed per draw (the first protocol 2.0 worker): gathering a
+    1000 x 1000 block of a 4708 x 4708 matrix is a million scattered reads, measured 1.8x slower than
+    computing the block (a 1000 x 32 x 1000 product and the cube), and the whole kernels cost memory
+    and time of their own.
     """
 
-    _cache: dict = {}
-    #: Above this many rows a set's kernel is computed per subset instead of once (memory: n² doubles).
-    FULL_KERNEL_MAX = 6000
-
     def __init__(self, ref: np.ndarray):
-        from torch_fidelity.metric_kid import kernel_poly
-
         self.ref = ref
-        key = (ref.shape, hash(ref.tobytes()))
-        if key not in _KID._cache:
-            _KID._cache.clear()
-            _KID._cache[key] = kernel_poly(ref, ref) if len(ref) <= self.FULL_KERNEL_MAX else None
-        self.k_rr = _KID._cache[key]
-        self._sets: dict = {}
-
-    def _kernels(self, a: np.ndarray):
-        from torch_fidelity.metric_kid import kernel_poly
-
-        key = id(a)
-        if key not in self._sets:
-            full = len(a) <= self.FULL_KERNEL_MAX and self.k_rr is not None
-            self._sets[key] = (a, kernel_poly(a, a) if full else None, kernel_poly(a, self.ref) if full else None)
-        return self._sets[key]
 
     def mmd(self, a: np.ndarray, ia: np.ndarray, ir: np.ndarray) -> float:
         """Unbiased MMD² of rows ``ia`` of ``a`` against rows ``ir`` of the reference (equal sizes)."""
-        from torch_fidelity.metric_kid import kernel_poly, mmd2
+        from torch_fidelity.metric_kid import mmd2
 
-        a, k_aa, k_ar = self._kernels(a)
-        if k_aa is None:
-            x, y = a[ia], self.ref[ir]
-            return float(mmd2(kernel_poly(x, x), kernel_poly(x, y), kernel_poly(y, y)))
-        return float(mmd2(k_aa[np.ix_(ia, ia)], k_ar[np.ix_(ia, ir)], self.k_rr[np.ix_(ir, ir)]))
+        x, y = a[ia], self.ref[ir]
+        return float(mmd2(_kernel(x, x), _kernel(x, y), _kernel(y, y)))
 
     def kid(self, a: np.ndarray, rows: np.ndarray | None, subset_size: int, subsets: int, seed: int
             ) -> tuple[float, float]:
@@ -165,21 +195,42 @@ def _boot(rng, x: np.ndarray, n: int) -> np.ndarray:
     return x[rng.integers(0, len(x), int(n))]
 
 
-def _prdc(torch, fake: np.ndarray, real: np.ndarray, k: int) -> dict:
-    """Precision/recall (torch-fidelity's ``prc_features_to_metric``) and density/coverage (Naeem et al.
-    2020, as in the ``prdc`` package: strict ``<`` against each real image's k-th-neighbour radius)."""
-    from torch_fidelity.metric_prc import prc_features_to_metric
+def _distances(torch, a, b):
+    """Euclidean distances ``(len(a), len(b))`` of two feature tensors, in precision/recall's batches
+    (torch-fidelity's ``calc_cdist_part``, :data:`PRC_BATCH_SIZE` rows at a time)."""
+    from torch_fidelity.metric_prc import calc_cdist_part
 
-    f = torch.from_numpy(np.ascontiguousarray(fake))
-    r = torch.from_numpy(np.ascontiguousarray(real))
-    prc = prc_features_to_metric(f, r, prc_neighborhood=int(k), prc_batch_size=PRC_BATCH_SIZE, save_cpu_ram=True,
-                                 verbose=False)
-    radii = torch.cdist(r, r).kthvalue(int(k) + 1, dim=1).values  # k-th neighbour, the point itself excluded
-    inside = torch.cdist(r, f) < radii[:, None]                    # (N_real, N_fake)
-    density = float(inside.sum().item()) / (int(k) * len(fake))
+    return torch.cat([calc_cdist_part(part, b, PRC_BATCH_SIZE) for part in a.split(PRC_BATCH_SIZE)])
+
+
+def _radii(torch, x, k: int):
+    """Distance of each row of ``x`` to its ``k``-th nearest neighbour in ``x``, the row itself excluded."""
+    from torch_fidelity.metric_prc import calc_cdist_part
+
+    return torch.cat([calc_cdist_part(part, x, PRC_BATCH_SIZE).kthvalue(k + 1).values
+                      for part in x.split(PRC_BATCH_SIZE)])
+
+
+def _tensor(torch, x: np.ndarray):
+    return torch.from_numpy(np.ascontiguousarray(x))
+
+
+def _prdc(torch, f, r, k: int, r_radii) -> dict:
+    """Precision/recall (torch-fidelity's ``prc_features_to_metric``) and density/coverage (Naeem et al.
+    2020, as in the ``prdc`` package: strict ``<`` against each real image's k-th-neighbour radius).
+
+    f, r: generated and real feature tensors; r_radii: ``_radii(torch, r, k)``, shared by every set scored
+    against the same real subset. The distances are those of torch-fidelity's
+    ``calculate_precision_recall_part``, each computed once for all four metrics (it and the density
+    computed ``cdist(r, r)`` and ``cdist(r, f)`` twice).
+    """
+    d_rf = _distances(torch, r, f)  # (N_real, N_fake)
+    recall = (d_rf <= _radii(torch, f, k)).any(dim=1).float().mean().item()
+    precision = (_distances(torch, f, r) <= r_radii).any(dim=1).float().mean().item()
+    inside = d_rf < r_radii[:, None]
+    density = float(inside.sum().item()) / (int(k) * f.shape[0])
     coverage = float(inside.any(dim=1).float().mean().item())
-    return {"precision": float(prc["precision"]), "recall": float(prc["recall"]), "density": density,
-            "coverage": coverage}
+    return {"precision": float(precision), "recall": float(recall), "density": density, "coverage": coverage}
 
 
 def _centred_interval(point: float, draws, low_clip: float | None) -> tuple[float | None, float | None]:
@@ -246,33 +297,34 @@ def _fid_block(torch, real, fake, heldout, args, rng) -> dict:
     n_min, fixed_n = int(args["fid_min_n"]), int(args["fid_fixed_n"])
     if not args.get("compute_fid", True):
         return out
-    out["fid"] = _fid(torch, fake, real)
+    ref = _stats(torch, real)  # the reference's statistics, computed once for every FID against it
+    out["fid"] = _fid_of(_stats(torch, fake), ref)
     boots = [_fid(torch, _boot(rng, fake, n), _boot(rng, real, len(real))) for _ in range(int(args.get("bootstrap", 0)))]
     # Resampling with replacement duplicates images, which alone raises FID: shift the bootstrap back
     # onto the estimate (bias-shifted percentile), and FID cannot be negative.
     out["fid_ci_low"], out["fid_ci_high"] = _centred_interval(out["fid"], boots, 0.0)
     out["fid_bootstrap"] = len(boots)
     if n >= fixed_n:
-        out["fid_at_fixed_n"] = float(np.mean([_fid(torch, _sub(rng, fake, fixed_n), real)
+        out["fid_at_fixed_n"] = float(np.mean([_fid_of(_stats(torch, _sub(rng, fake, fixed_n)), ref)
                                                for _ in range(1 if n == fixed_n else min(draws, 10))]))
     lowest = max(n_min, real.shape[1] + 2)
     if n >= 2 * lowest:
         # Chong & Forsyth 2020: FID_N is linear in 1/N; the intercept is the bias-free FID-infinity.
         ns = np.unique(np.linspace(lowest, n, 8).astype(int))
-        vals = [np.mean([_fid(torch, _sub(rng, fake, m), real) for _ in range(2)]) for m in ns]
+        vals = [np.mean([_fid_of(_stats(torch, _sub(rng, fake, m)), ref) for _ in range(2)]) for m in ns]
         slope, intercept = np.polyfit(1.0 / ns, vals, 1)
         out["fid_inf"] = max(0.0, float(intercept))
         out["fid_inf_ns"] = [int(m) for m in ns]
     if heldout is not None and args.get("compute_floor", False):
         m = min(n, len(heldout))
-        floor = float(np.mean([_fid(torch, _sub(rng, heldout, m), real) for _ in range(1 if m == len(heldout) else 5)]))
-        at_n = float(np.mean([_fid(torch, _sub(rng, fake, m), real) for _ in range(1 if m == n else 5)]))
+        floor = float(np.mean([_fid_of(_stats(torch, _sub(rng, heldout, m)), ref) for _ in range(1 if m == len(heldout) else 5)]))
+        at_n = float(np.mean([_fid_of(_stats(torch, _sub(rng, fake, m)), ref) for _ in range(1 if m == n else 5)]))
         f_b, d_b = [], []
         for _ in range(int(args.get("bootstrap", 0))):
-            r = _boot(rng, real, len(real))  # one reference resample shared by both arms: paired
-            hf = _fid(torch, _boot(rng, heldout, m), r)
+            r = _stats(torch, _boot(rng, real, len(real)))  # one reference resample shared by both arms: paired
+            hf = _fid_of(_stats(torch, _boot(rng, heldout, m)), r)
             f_b.append(hf)
-            d_b.append(_fid(torch, _boot(rng, fake, m), r) - hf)
+            d_b.append(_fid_of(_stats(torch, _boot(rng, fake, m)), r) - hf)
         out.update(fid_floor=floor, fid_at_floor_n=at_n, fid_floor_n=int(m), fid_excess=at_n - floor)
         out["fid_floor_low"], out["fid_floor_high"] = _centred_interval(floor, f_b, 0.0)
         out["fid_excess_ci_low"], out["fid_excess_ci_high"] = _centred_interval(at_n - floor, d_b, -floor)
@@ -286,10 +338,11 @@ def _prdc_block(torch, real, fake, heldout, args, rng) -> dict:
     draws = max(10, int(args["draws"]) // 3)
     gen, rr = [], []
     for _ in range(draws):
-        ref = _sub(rng, real, n_eq)
-        gen.append(_prdc(torch, _sub(rng, fake, n_eq), ref, k))
+        ref = _tensor(torch, _sub(rng, real, n_eq))
+        ref_radii = _radii(torch, ref, k)
+        gen.append(_prdc(torch, _tensor(torch, _sub(rng, fake, n_eq)), ref, k, ref_radii))
         if heldout is not None:
-            rr.append(_prdc(torch, _sub(rng, heldout, n_eq), ref, k))
+            rr.append(_prdc(torch, _tensor(torch, _sub(rng, heldout, n_eq)), ref, k, ref_radii))
     out = {key: float(np.mean([g[key] for g in gen])) for key in gen[0]}
     out["f_score"] = 2 * out["precision"] * out["recall"] / max(1e-5, out["precision"] + out["recall"])
     for key in ("precision", "recall", "density", "coverage"):
@@ -310,9 +363,10 @@ def op_fidelity(args: dict) -> dict:
     seed = int(args.get("seed", 0))
     # One generator per block, each from the seed: a block's numbers do not depend on the others'.
     out: dict = {}
-    out.update(_kid_block(torch, real, fake, heldout, args, np.random.default_rng([seed, 1])))
-    out.update(_fid_block(torch, real, fake, heldout, args, np.random.default_rng([seed, 2])))
-    out.update(_prdc_block(torch, real, fake, heldout, args, np.random.default_rng([seed, 3])))
+    with _one_thread(torch):
+        out.update(_kid_block(torch, real, fake, heldout, args, np.random.default_rng([seed, 1])))
+        out.update(_fid_block(torch, real, fake, heldout, args, np.random.default_rng([seed, 2])))
+        out.update(_prdc_block(torch, real, fake, heldout, args, np.random.default_rng([seed, 3])))
 
     if args.get("fake_logits"):
         logits = np.load(args["fake_logits"]).astype(np.float64, copy=False)
@@ -394,6 +448,17 @@ def handle(request: dict) -> dict:
                 "traceback": traceback.format_exc()}
 
 
+def _warm_up() -> None:
+    """Import torch and torch-fidelity before the first request arrives: the parent starts the worker early
+    (:func:`medganbench.metrics.client.prestart_worker`), so these seconds overlap its own work. A failure
+    here is left to the first op, which reports it as an error reply."""
+    try:
+        _import_torch()
+        import torch_fidelity.metric_fid  # noqa: F401  (imports the package, torchvision with it)
+    except Exception:  # noqa: BLE001
+        pass
+
+
 def serve(stdin=None, stdout=None) -> int:
     """Answer requests from ``stdin`` until it closes. Only protocol lines go to ``stdout``."""
     stdin = stdin or sys.stdin
@@ -427,6 +492,7 @@ def main(argv: list[str] | None = None) -> int:
     from medganbench.settings import Settings
 
     _ALLOW_TRITON = Settings.from_env().worker_allow_triton  # the worker's edge: settings read once, here
+    _warm_up()
     return serve()
 
 
