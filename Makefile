@@ -25,8 +25,11 @@ install: $(STAMP)
 demo: $(STAMP)
 	$(BIN)/medganbench $(DEMO_ARGS)
 
+# Two pytest workers: most tests spend their time in single-threaded Python (imports, tracing, kernels),
+# so two of them share 2 cores well. The notebook executions stay on one worker (conftest: xdist_group).
+TEST_WORKERS ?= 2
 test: $(STAMP)
-	$(BIN)/python -m pytest
+	$(BIN)/python -m pytest -n $(TEST_WORKERS) --dist loadgroup
 
 # Unit tests on made-up data and phantoms: a small fraction of the full suite's time (no real data,
 # no notebooks, no CLI subprocesses). CI runs `make test`.

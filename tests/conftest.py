@@ -35,8 +35,13 @@ SLOW_FIXTURES = frozenset({"medmnist_root", "dicom_root", "cli", "real_subset"})
 
 def pytest_collection_modifyitems(config, items):
     for item in items:
-        if SLOW_FIXTURES & set(getattr(item, "fixturenames", ())):
+        names = set(getattr(item, "fixturenames", ()))
+        if SLOW_FIXTURES & names:
             item.add_marker(pytest.mark.slow)
+        if "executed_student" in names:
+            # `make test` runs two pytest-xdist workers (--dist loadgroup): every user of the notebooks'
+            # smoke executions goes to one worker, so each notebook still runs once per suite.
+            item.add_marker(pytest.mark.xdist_group("notebooks"))
 
 
 def _data_dir(var: str, probe: str) -> Path | None:
