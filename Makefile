@@ -11,7 +11,7 @@ DEMO_ARGS ?= bench --model cdcgan --dataset pneumoniamnist --budget quick --out 
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.medganbench-installed
 
-.PHONY: demo test test-fast install lint clean test-colab
+.PHONY: demo test test-fast install lint clean test-colab test-python
 
 $(STAMP): pyproject.toml
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -26,10 +26,12 @@ demo: $(STAMP)
 	$(BIN)/medganbench $(DEMO_ARGS)
 
 # Two pytest workers: most tests spend their time in single-threaded Python (imports, tracing, kernels),
-# so two of them share 2 cores well. The notebook executions stay on one worker (conftest: xdist_group).
+# so two of them share 2 cores well. --dist loadfile keeps a test file on one worker, so the notebooks'
+# session-cached smoke executions (tests/test_notebooks.py) run once. (--dist loadgroup would be finer, but
+# its xdist_group marks have no effect with pytest 9.2: the worker can no longer rename a test's node id.)
 TEST_WORKERS ?= 2
 test: $(STAMP)
-	$(BIN)/python -m pytest -n $(TEST_WORKERS) --dist loadgroup
+	$(BIN)/python -m pytest -n $(TEST_WORKERS) --dist loadfile
 
 # Unit tests on made-up data and phantoms: a small fraction of the full suite's time (no real data,
 # no notebooks, no CLI subprocesses). CI runs `make test`.
@@ -40,7 +42,7 @@ lint: $(STAMP)
 	$(BIN)/ruff check medganbench tests benchmarks
 
 clean:
-	rm -rf $(VENV) .venv-colab runs .pytest_cache
+	rm -rf $(VENV) .venv-colab .venv-py3.* runs .pytest_cache
 
 # Colab's default runtime (Python 3.13 with Colab's preinstalled versions, .ci/colab_runtime.txt), simulated: the
 # notebooks' install line must move none of Colab's packages, then the fast tests and notebook 00 run in that venv.
@@ -51,3 +53,8 @@ PY313 ?= $(shell for p in python3.13 $$HOME/.pyenv/versions/3.13*/bin/python3.13
 test-colab:
 	@test -n "$(PY313)" || { echo "test-colab: no working python3.13 found; install Python 3.13 or pass PY313=/path/to/python3.13"; exit 2; }
 	bash .ci/colab-sim $(PY313)
+
+# The fast tests on another supported Python, in a venv of its own: `make test-python PY=python3.10`.
+test-python:
+	@test -n "$(PY)" || { echo "test-python: pass PY=/path/to/python3.X (3.10-3.13)"; exit 2; }
+	bash .ci/python-check $(PY)
