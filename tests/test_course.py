@@ -117,3 +117,22 @@ def test_grade_cli_names_a_bad_folder(cli, tmp_path: Path):
     proc = cli("course", "grade", str(tmp_path / "nope"), "--out", str(tmp_path / "g.csv"))
     assert proc.returncode == 2 and "not a folder of student sub-folders" in proc.stderr
     assert not (tmp_path / "g.csv").exists()
+
+
+@pytest.mark.slow
+def test_render_names_the_notebook_and_cell_that_ran_out_of_time(tmp_path: Path, capsys):
+    """A cell past --timeout is one line naming the notebook, the cell and the flag (it used to print
+    'a file: CellTimeoutError.', since nbclient's timeout is an OSError)."""
+    from medganbench.cli import main
+
+    nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_markdown_cell("# 42 · slow"),
+                                         nbformat.v4.new_code_cell("x = 1"),
+                                         nbformat.v4.new_code_cell("import time\ntime.sleep(60)")])
+    folder = tmp_path / "notebooks"
+    folder.mkdir()
+    nbformat.write(nb, folder / "42_slow.ipynb")
+    rc = main(["course", "render", "--notebooks", str(folder), "--out", str(tmp_path / "site"), "--timeout", "3"])
+    err = capsys.readouterr().err.strip()
+    assert rc == 2 and len(err.splitlines()) == 1, err
+    assert "42_slow.ipynb" in err and "code cell 2 ('import time')" in err and "--timeout" in err, err
+    assert not (tmp_path / "site" / "index.html").exists()

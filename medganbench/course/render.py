@@ -18,6 +18,7 @@ import time
 from pathlib import Path
 
 from medganbench.course.assignments import exercises_start, master_notebooks, nbformat_module, student_edition
+from medganbench.errors import MedGanBenchError
 
 PRELUDE_TAG = "mgb-render-prelude"
 # Run before the notebook's own cells, then removed: tqdm.auto would draw ipywidgets, which a static
@@ -60,10 +61,22 @@ def _env(smoke: bool, extra_path: str | None):
         os.environ.update(before)
 
 
+def _running_cell(nb) -> str:
+    """'code cell N (first line)' for the cell that was running: nbclient numbers a cell when it starts."""
+    code = [c for c in nb.cells if c.cell_type == "code" and PRELUDE_TAG not in c.get("metadata", {}).get("tags", [])]
+    started = [i for i, c in enumerate(code) if c.get("execution_count") is not None]
+    if not code:
+        return "a cell"
+    i = started[-1] if started else 0
+    first = next((ln for ln in code[i].source.splitlines() if ln.strip()), "")[:60]
+    return f"code cell {i + 1} ({first!r})"
+
+
 def execute(nb, workdir: str | Path, smoke: bool, timeout: float = 1800, allow_errors: bool = True,
             extra_path: str | None = None) -> float:
     """Execute ``nb`` in place (fresh kernel, cwd ``workdir``) with the render prelude; return seconds."""
     from nbclient import NotebookClient
+    from nbclient.exceptions import CellTimeoutError
 
     nbformat = nbformat_module()
     prelude = nbformat.v4.new_code_cell(PRELUDE, metadata={"tags": [PRELUDE_TAG]})
@@ -73,6 +86,9 @@ def execute(nb, workdir: str | Path, smoke: bool, timeout: float = 1800, allow_e
         with _env(smoke, extra_path):
             NotebookClient(nb, timeout=timeout, kernel_name="python3", allow_errors=allow_errors,
                            resources={"metadata": {"path": str(workdir)}}).execute()
+    except CellTimeoutError as exc:
+        raise MedGanBenchError(f"{_running_cell(nb)} ran longer than {timeout:.0f} s; raise --timeout "
+                               "(seconds per cell) or use --smoke") from exc
     finally:
         nb.cells = [c for c in nb.cells if PRELUDE_TAG not in c.get("metadata", {}).get("tags", [])]
     return time.perf_counter() - start
@@ -168,7 +184,10 @@ def render_course(notebooks: str | Path, out: str | Path, smoke: bool = False, t
     for path in master_notebooks(notebooks):
         nb = student_edition(nbformat.read(path, as_version=4))
         with tempfile.TemporaryDirectory(prefix="mgb-render-") as work:
-            seconds = execute(nb, work, smoke=smoke, timeout=timeout)
+            try:
+                seconds = execute(nb, work, smoke=smoke, timeout=timeout)
+            except MedGanBenchError as exc:
+                raise MedGanBenchError(f"{path}: {exc}") from exc
         progress(f"{path.name}: executed in {seconds:.0f} s")
         pages.append((path.name, nb, seconds))
     return render_site(pages, out, mode="smoke mode" if smoke else "lab mode")
