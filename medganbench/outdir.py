@@ -75,7 +75,8 @@ def output_dir(path: str | os.PathLike, what: str = "output folder"):
 def describe_os_error(exc: OSError) -> str:
     """One line for an ``OSError`` raised while writing or reading a file: the path and what to do."""
     if exc.filename is None and exc.errno is None:  # not about a file at all (e.g. a TimeoutError): say what it was
-        return f"{type(exc).__name__}: {exc}" if str(exc) else f"{type(exc).__name__}."
+        first = str(exc).strip().splitlines()[0] if str(exc).strip() else ""
+        return f"{type(exc).__name__}: {first}" if first else f"{type(exc).__name__}."
     where = exc.filename or "a file"
     if exc.filename2:
         where = f"{exc.filename} -> {exc.filename2}"

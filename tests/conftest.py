@@ -37,9 +37,9 @@ def pytest_collection_modifyitems(config, items):
     for item in items:
         if SLOW_FIXTURES & set(getattr(item, "fixturenames", ())):
             item.add_marker(pytest.mark.slow)
-    # The longest file (every notebook's smoke execution, then the render) goes first: under `make test`'s two
-    # workers (--dist loadfile) it then runs beside the rest instead of after it. A stable sort, same order on
-    # every worker.
+    # The longest file (every notebook's smoke execution, then the render) goes first. Under `make test`'s two
+    # workers (--dist loadfile) xdist orders files by their number of tests, and a stable sort keeps this order
+    # among equals, so the notebooks start at once beside the rest (they tie with test_dicom.py at 25 today).
     items.sort(key=lambda item: item.path.name != "test_notebooks.py")
 
 
